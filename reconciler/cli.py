@@ -1,0 +1,47 @@
+"""The `reconciler` command line: the group, its subcommands, and exit codes (SPEC §5)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import __version__
+from reconciler.commands.lazy import LazyGroup
+
+COMMANDS = {
+    "validate": "reconciler.commands.validate:validate",
+    "schema": "reconciler.commands.validate:schema",
+    "plan": "reconciler.commands.plan:plan",
+    "apply": "reconciler.commands.apply:apply",
+    "show": "reconciler.commands.show:show",
+    "output": "reconciler.commands.show:output",
+    "graph": "reconciler.commands.show:graph",
+    "unlock": "reconciler.commands.apply:unlock",
+    "import": "reconciler.commands.import_image:import_image",
+    "cloud": "reconciler.commands.cloud:cloud",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """GitOps for Tencent Cloud CVM custom images: plan and apply images, copies and shares."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; usage errors exit 1 (never 2, which means "changes" with --detailed-exitcode)."""
+    try:
+        code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""Click commands: parse options, call the pipeline, pick a renderer, map errors to exit codes."""

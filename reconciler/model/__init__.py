@@ -1,0 +1,1 @@
+"""Plain, immutable value types shared by every stage: desired, observed, plan."""
