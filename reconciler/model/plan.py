@@ -116,6 +116,8 @@ class RegionCost:
     stack_gb_before: float
     stack_gb_after: float
     stack_share_of_delta: float
+    account_gb_peak: float | None = None
+    """The account total while the apply runs (create-before-destroy's temporary extra images)."""
 
     @property
     def monthly_delta(self) -> float:
