@@ -1,0 +1,12 @@
+"""API errors of the simulated cloud: a Tencent Cloud error code and its message."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """An API-level failure; the dispatcher turns it into the `Response.Error` envelope."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message

@@ -1,0 +1,355 @@
+"""`reconciler cloud ...`: administer the local simulated cloud and call its API by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.commands.clouddb import resolve_cloud_db
+from reconciler.commands.lazy import LazyGroup
+
+F = TypeVar("F", bound=Callable[..., Any])
+API_VERSIONS = {"cvm": "2017-03-12", "tag": "2018-08-13", "cbs": "2017-03-12"}
+_FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+    show_default=True, help="Output format.",
+)
+
+
+def _database_options(command: F) -> F:
+    """`--db FILE`, `--stack-dir DIR` and an optional PATH naming the stack directory."""
+    command = click.argument(
+        "path", required=False, type=click.Path(file_okay=False, path_type=Path)
+    )(command)
+    command = click.option(
+        "--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Stack directory whose local cloud to use (default: PATH or .).",
+    )(command)
+    return click.option(
+        "--db", "db", metavar="FILE", envvar=None, default=None,
+        help="The simulated cloud's database (default: $RECONCILER_CLOUD_DB, the Stack's "
+        "spec.provider.path, or <stack dir>/.reconciler/cloud.db).",
+    )(command)
+
+
+@contextmanager
+def _open_cloud(db: str | None, stack_dir: Path | None, path: Path | None) -> Iterator[Any]:
+    from reconciler.cloudsim import CloudSim
+    from reconciler.cloudsim.store import SchemaVersionError
+
+    location = resolve_cloud_db(stack_dir or path or Path("."), db)
+    try:
+        sim = CloudSim(location)
+    except (sqlite3.Error, OSError, SchemaVersionError) as exc:
+        raise click.ClickException(f"{location}: cannot open the simulated cloud: {exc}") from exc
+    try:
+        yield sim
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        sim.close()
+
+
+def _emit(output_format: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(list(rows), indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    table = [[_cell(row, column) for column in columns] for row in rows]
+    widths = [
+        max(len(column), *(len(line[n]) for line in table)) for n, column in enumerate(columns)
+    ]
+    for line in [list(columns), *table]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def _cell(row: dict[str, Any], column: str) -> str:
+    value: Any = row
+    for part in column.split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+@click.group(cls=LazyGroup, lazy={"serve": "reconciler.commands.serve:serve"})
+def cloud() -> None:
+    """Administer the local simulated Tencent Cloud (inventory, faults, settings, raw calls)."""
+
+
+@cloud.command()
+@click.option("--account", metavar="UIN", default=None, help="Only this account's instances.")
+@_FORMAT
+@_database_options
+def instances(
+    *, account: str | None, output_format: str, db: str | None, stack_dir: Path | None,
+    path: Path | None,
+) -> None:
+    """List the instances (sources of CreateImage) with their disks."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        rows = sim.instances(account)
+    for row in rows:
+        row["DataDiskIds"] = [disk["DiskId"] for disk in row["DataDisks"]]
+    _emit(output_format, rows, ["InstanceId", "Owner", "Placement.Zone", "InstanceState",
+                                "OsName", "SystemDisk.DiskId", "DataDiskIds"])
+
+
+@cloud.command()
+@_FORMAT
+@_database_options
+def accounts(
+    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None) -> None:
+    """List the accounts with their demo SecretId/SecretKey (shown on purpose)."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        rows = [
+            {"Uin": a.uin, "SecretId": a.secret_id, "SecretKey": a.secret_key,
+             "Own": a.uin == sim.own_account}
+            for a in sim.credentials()
+        ]
+    _emit(output_format, rows, ["Uin", "SecretId", "SecretKey", "Own"])
+
+
+@cloud.command()
+@click.option("--region", default=None, help="Only this region.")
+@click.option("--account", metavar="UIN", default=None, help="As seen by this account.")
+@click.option("--public", "include_public", is_flag=True, help="Include public images.")
+@_FORMAT
+@_database_options
+def images(
+    *, region: str | None, account: str | None, include_public: bool, output_format: str,
+    db: str | None, stack_dir: Path | None, path: Path | None,
+) -> None:
+    """List the images an account sees (its own and shared to it; --public adds public ones)."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        rows = sim.images(region, account, include_public=include_public)
+    for row in rows:
+        row["TagList"] = [f"{tag['Key']}={tag['Value']}" for tag in row["Tags"]]
+    _emit(output_format, rows, ["Region", "ImageId", "ImageType", "ImageState", "SyncPercent",
+                                "ImageName", "ImageSize", "TagList"])
+
+
+@cloud.command("add-instance")
+@click.option("--region", required=True, help="Region of the instance.")
+@click.option("--zone", default=None, help="Availability zone (default: the region's first).")
+@click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
+@click.option("--platform", default="TencentOS", show_default=True,
+              help="TencentOS, CentOS, Ubuntu or Windows.")
+@click.option("--data-disk", "data_disks", type=int, multiple=True, metavar="GIB",
+              help="Add a data disk of this size (repeatable).")
+@_FORMAT
+@_database_options
+def add_instance(
+    *, region: str, zone: str | None, account: str | None, platform: str,
+    data_disks: tuple[int, ...], output_format: str, db: str | None, stack_dir: Path | None,
+    path: Path | None,
+) -> None:
+    """Create a running instance (each disk gets a snapshot)."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        row = sim.add_instance(
+            region, zone, account, platform=platform, data_disk_sizes=data_disks
+        )
+    if output_format == "json":
+        click.echo(json.dumps(row, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{row['InstanceId']} in {row['Placement']['Zone']}")
+
+
+@cloud.command("add-account")
+@click.option("--uin", default=None, help="Account ID (default: the next free one).")
+@_FORMAT
+@_database_options
+def add_account(
+    *, uin: str | None, output_format: str, db: str | None, stack_dir: Path | None,
+    path: Path | None,
+) -> None:
+    """Create an account with fresh credentials."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        account = sim.add_account(uin)
+    row = {"Uin": account.uin, "SecretId": account.secret_id, "SecretKey": account.secret_key}
+    _emit(output_format, [row], ["Uin", "SecretId", "SecretKey"])
+
+
+@cloud.command()
+@click.option("--settings", "with_settings", is_flag=True, help="Also restore default settings.")
+@_database_options
+def reset(
+    *, with_settings: bool, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
+    """Restore the pinned demo inventory and remove every fault (settings kept)."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        sim.reset(settings=with_settings)
+        click.echo(f"Reset the simulated cloud in {sim.path}.")
+
+
+@cloud.command("settings")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="Change a setting, e.g. create_image_seconds=0 (repeatable).")
+@_FORMAT
+@_database_options
+def settings_command(
+    *, assignments: tuple[str, ...], output_format: str, db: str | None, stack_dir: Path | None,
+    path: Path | None,
+) -> None:
+    """Show (and with --set change) timings, failure probabilities, quotas and options."""
+    from reconciler.cloudsim.settings import parse_setting
+
+    changes: dict[str, Any] = {}
+    for assignment in assignments:
+        name, separator, text = assignment.partition("=")
+        if not separator:
+            raise click.UsageError(f"--set {assignment!r}: write NAME=VALUE")
+        try:
+            changes[name.strip()] = parse_setting(name.strip(), text)
+        except ValueError as exc:
+            raise click.UsageError(f"--set {assignment!r}: {exc}") from exc
+    with _open_cloud(db, stack_dir, path) as sim:
+        current = sim.update_settings(**changes) if changes else sim.settings()
+    values = dataclasses.asdict(current)
+    if output_format == "json":
+        click.echo(json.dumps(values, indent=2))
+    else:
+        for name, value in values.items():
+            click.echo(f"{name} = {json.dumps(value)}")
+
+
+@cloud.group()
+def faults() -> None:
+    """Inject API errors, throttling and latency per action (`*` for every action)."""
+
+
+@faults.command("list")
+@_FORMAT
+@_database_options
+def faults_list(
+    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
+    """Show the faults, throttles and latencies in force."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        config = sim.faults()
+    rows = [
+        {"Action": f.action, "Kind": "error", "Code": f.code,
+         "When": _when(f.probability, f.remaining)}
+        for f in config.faults
+    ]
+    rows += [{"Action": a, "Kind": "throttle", "Code": "RequestLimitExceeded",
+              "When": f"over {rate:g}/s"} for a, rate in config.throttles]
+    rows += [{"Action": a, "Kind": "latency", "Code": "", "When": f"+{ms} ms"}
+             for a, ms in config.latencies]
+    _emit(output_format, rows, ["Action", "Kind", "Code", "When"])
+
+
+def _when(probability: float | None, remaining: int | None) -> str:
+    if remaining is not None:
+        return f"next {remaining} calls"
+    if probability is not None:
+        return f"probability {probability:g}"
+    return "always"
+
+
+@faults.command("set")
+@click.argument("action")
+@click.option("--code", required=True, help="Error code to return, e.g. InternalError.")
+@click.option("--probability", type=click.FloatRange(0, 1), default=None,
+              help="Fail this share of calls.")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Fail the next N calls.")
+@click.option("--message", default=None, help="Error message (default: the API's).")
+@_database_options
+def faults_set(
+    *, action: str, code: str, probability: float | None, count: int | None, message: str | None,
+    db: str | None, stack_dir: Path | None, path: Path | None,
+) -> None:
+    """Make ACTION fail with --code (always, with --probability, or for the next --count calls)."""
+    if probability is not None and count is not None:
+        raise click.UsageError("give --probability or --count, not both")
+    with _open_cloud(db, stack_dir, path) as sim:
+        sim.set_fault(action, code, probability, count, message=message)
+    click.echo(f"{action}: fails with {code} ({_when(probability, count)}).")
+
+
+@faults.command("throttle")
+@click.argument("action")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), required=True,
+              help="Allowed calls per second per account and region.")
+@_database_options
+def faults_throttle(
+    *, action: str, rate: float, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
+    """Answer RequestLimitExceeded when ACTION is called faster than --rate per second."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        sim.set_throttle(action, rate)
+    click.echo(f"{action}: throttled to {rate:g} calls/s.")
+
+
+@faults.command("latency")
+@click.argument("action")
+@click.option("--ms", type=click.IntRange(min=0), required=True, help="Added milliseconds.")
+@_database_options
+def faults_latency(
+    *, action: str, ms: int, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
+    """Add --ms milliseconds to every call of ACTION."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        sim.set_latency(action, ms)
+    click.echo(f"{action}: +{ms} ms.")
+
+
+@faults.command("clear")
+@_database_options
+def faults_clear(*, db: str | None, stack_dir: Path | None, path: Path | None) -> None:
+    """Remove every fault, throttle and latency."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        sim.clear_faults()
+    click.echo("No faults.")
+
+
+@cloud.command()
+@click.argument("action")
+@click.option("--region", required=True, help="Region of the request (X-TC-Region).")
+@click.option("--service", type=click.Choice(sorted(API_VERSIONS)), default="cvm",
+              show_default=True, help="API service.")
+@click.option("--account", metavar="UIN", default=None, help="Caller (default: the own account).")
+@click.option("--params", "params_text", default="{}", metavar="JSON",
+              help="Request parameters as a JSON object, or @FILE.")
+@_database_options
+def call(
+    *, action: str, region: str, service: str, account: str | None, params_text: str,
+    db: str | None, stack_dir: Path | None, path: Path | None,
+) -> None:
+    """Send one API request as an account and print the JSON response (exit 1 on an error)."""
+    params = _parse_params(params_text)
+    with _open_cloud(db, stack_dir, path) as sim:
+        response = sim.handle(
+            account=account or sim.own_account, service=service,
+            version=API_VERSIONS[service], action=action, region=region, params=params,
+        )
+    click.echo(json.dumps(response, indent=2, ensure_ascii=False))
+    if "Error" in response["Response"]:
+        raise click.exceptions.Exit(1)
+
+
+def _parse_params(text: str) -> dict[str, Any]:
+    source = "--params"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise click.UsageError(f"--params {text}: {exc.strerror}") from exc
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.UsageError(
+            f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+        ) from exc
+    if not isinstance(params, dict):
+        raise click.UsageError(f"{source}: the parameters must be a JSON object")
+    return params
