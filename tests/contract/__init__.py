@@ -1,0 +1,1 @@
+"""One suite of provider behaviours over both transports, and the end-to-end path over HTTP."""
