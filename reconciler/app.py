@@ -1,0 +1,310 @@
+"""The whole pipeline in one place: load → observe → plan (+ policy, cost) → apply, and reads.
+
+Commands call these functions and only render and map errors; nothing else knows every stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.engine.clock import Clock, SystemClock
+from reconciler.engine.hooks import Hook, NullHook
+from reconciler.engine.result import ApplyResult
+from reconciler.engine.settings import ExecutorSettings
+from reconciler.errors import PlanError, StalePlanError, UsageError
+from reconciler.model.desired import DesiredState, ExistingSource
+from reconciler.model.observed import TAG_GENERATION, ObservedCloud
+from reconciler.model.plan import Plan, PlanOptions
+from reconciler.model.regions import REGIONS
+from reconciler.provider.tencent import TencentCloudProvider
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runtime:
+    """What the pipeline needs besides the manifests: where the cloud is and how time passes."""
+
+    db: str | None = None
+    """`--db FILE`: the simulated cloud's database (SPEC §6 resolution otherwise)."""
+    clock: Clock = field(default_factory=SystemClock)
+    """The executor's and the rate limiter's clock (a VirtualClock in tests)."""
+    settings: ExecutorSettings = field(default_factory=ExecutorSettings)
+    """Parallelism, retries, wait timeouts and polling of apply."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageOutput:
+    """One managed image as `reconciler output` lists it."""
+
+    address: str
+    region: str
+    image_id: str
+    image_name: str
+    state: str
+    generation: str
+
+
+def load(path: Path) -> DesiredState:
+    """Load and validate the manifests (raises ManifestError with every problem)."""
+    from reconciler.manifests import load_desired
+
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a manifest directory")
+    return load_desired(path)
+
+
+def observe_regions(desired: DesiredState) -> tuple[str, ...]:
+    """Every Tencent Cloud region, the stack's own first (owned images may linger elsewhere)."""
+    own = tuple(desired.stack.regions)
+    return own + tuple(r for r in REGIONS if r not in own)
+
+
+def _utc_now(runtime: Runtime, now: datetime | None) -> datetime:
+    return now if now is not None else datetime.fromtimestamp(runtime.clock.now(), UTC)
+
+
+@contextmanager
+def open_provider(
+    desired: DesiredState, path: Path, runtime: Runtime
+) -> Iterator[TencentCloudProvider]:
+    """The provider for this stack (local simulated cloud or the real one), closed afterwards."""
+    from reconciler.provider.factory import build_provider
+
+    provider = build_provider(desired.stack, path, db=runtime.db, clock=runtime.clock)
+    try:
+        yield provider
+    finally:
+        provider.close()
+
+
+def observe_cloud(
+    provider: TencentCloudProvider, desired: DesiredState, now: datetime
+) -> ObservedCloud:
+    """Every PRIVATE_IMAGE of the account in every region, classified for this stack."""
+    from reconciler.provider.observe import observe
+
+    adopting = {
+        image.source.image_id
+        for image in desired.images
+        if isinstance(image.source, ExistingSource)
+    }
+    return observe(
+        provider,
+        observe_regions(desired),
+        desired.stack.name,
+        now=now,
+        share_lists_for=adopting,
+    )
+
+
+def plan_from(
+    desired: DesiredState, observed: ObservedCloud, options: PlanOptions, now: datetime
+) -> Plan:
+    """make_plan, then the policy verdicts and the cost estimate added to it."""
+    from reconciler.planner import make_plan
+    from reconciler.planner.cost import estimate_cost
+    from reconciler.planner.policy import check_policy
+
+    made = make_plan(desired, observed, options, now=now)
+    with_policy = dataclasses.replace(made, policy=check_policy(desired, made))
+    return dataclasses.replace(with_policy, cost=estimate_cost(desired, observed, with_policy))
+
+
+def plan(
+    path: Path,
+    options: PlanOptions,
+    *,
+    db: str | None = None,
+    runtime: Runtime | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """Load + validate → observe every region → make the plan → add policy and cost.
+
+    `db` is a shorthand for `runtime=Runtime(db=db)`.
+    """
+    runtime = runtime or Runtime(db=db)
+    desired = load(path)
+    moment = _utc_now(runtime, now)
+    with open_provider(desired, path, runtime) as provider:
+        observed = observe_cloud(provider, desired, moment)
+    return plan_from(desired, observed, options, moment)
+
+
+def check_applicable(plan: Plan) -> None:
+    """A plan with errors or denied policy violations can't be applied (PlanError says why)."""
+    if plan.errors:
+        raise PlanError("the plan has errors and can't be applied:\n  " + "\n  ".join(plan.errors))
+    denied = plan.denied
+    if denied:
+        lines = [
+            f"{v.rule}: {v.address}: {v.message}" + (f" ({v.source})" if v.source else "")
+            for v in denied
+        ]
+        raise PlanError("policy denies this plan:\n  " + "\n  ".join(lines))
+
+
+def _execute_locked(
+    plan: Plan,
+    *,
+    desired: DesiredState,
+    path: Path,
+    provider: TencentCloudProvider,
+    runtime: Runtime,
+    hook: Hook,
+    stop: threading.Event | None,
+) -> ApplyResult:
+    from reconciler.engine.executor import execute
+    from reconciler.engine.lock import held
+    from reconciler.provider.factory import lock_store_for
+
+    store = lock_store_for(desired.stack, path, db=runtime.db)
+    with held(store, desired.stack.name):
+        return execute(
+            plan.steps,
+            provider,
+            settings=runtime.settings,
+            clock=runtime.clock,
+            hook=hook,
+            stop=stop,
+        )
+
+
+def apply_plan(
+    plan: Plan,
+    path: Path,
+    *,
+    runtime: Runtime | None = None,
+    hook: Hook | None = None,
+    stop: threading.Event | None = None,
+) -> ApplyResult:
+    """Run a freshly made plan's steps under the stack's apply lock."""
+    runtime = runtime or Runtime()
+    check_applicable(plan)
+    desired = load(path)
+    with open_provider(desired, path, runtime) as provider:
+        return _execute_locked(
+            plan,
+            desired=desired,
+            path=path,
+            provider=provider,
+            runtime=runtime,
+            hook=hook or NullHook(),
+            stop=stop,
+        )
+
+
+def stale_reasons(plan: Plan, observed: ObservedCloud, now: datetime) -> list[str]:
+    """What changed since the plan was made: expiry, and every fingerprinted image that differs."""
+    from reconciler.planner.fingerprint import fingerprint, fingerprint_changes
+
+    reasons: list[str] = []
+    if datetime.fromisoformat(plan.expires_at.replace("Z", "+00:00")) <= now:
+        reasons.append(f"the plan expired at {plan.expires_at}")
+    current = fingerprint(plan.fingerprint.keys(), observed)
+    reasons.extend(fingerprint_changes(plan.fingerprint, current))
+    return reasons
+
+
+def apply_planfile(
+    plan: Plan,
+    path: Path,
+    *,
+    runtime: Runtime | None = None,
+    hook: Hook | None = None,
+    stop: threading.Event | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
+    """Apply exactly a saved plan after re-observing: refuse it if stale or expired.
+
+    `path` is the manifest directory of the plan's stack (for the provider settings and lock).
+    Changes to images the plan does not touch don't make it stale.
+    """
+    runtime = runtime or Runtime()
+    check_applicable(plan)
+    desired = load(path)
+    if desired.stack.name != plan.stack:
+        raise UsageError(
+            f"the plan is for stack {plan.stack!r} but {path} holds stack {desired.stack.name!r}"
+        )
+    moment = _utc_now(runtime, now)
+    with open_provider(desired, path, runtime) as provider:
+        observed = observe_cloud(provider, desired, moment)
+        reasons = stale_reasons(plan, observed, moment)
+        if reasons:
+            raise StalePlanError("\n  " + "\n  ".join(reasons) + "\nMake a new plan.")
+        return _execute_locked(
+            plan,
+            desired=desired,
+            path=path,
+            provider=provider,
+            runtime=runtime,
+            hook=hook or NullHook(),
+            stop=stop,
+        )
+
+
+def output(path: Path, *, runtime: Runtime | None = None) -> list[ImageOutput]:
+    """The image ID of every image the stack owns, per address and region."""
+    runtime = runtime or Runtime()
+    desired = load(path)
+    moment = _utc_now(runtime, None)
+    with open_provider(desired, path, runtime) as provider:
+        observed = observe_cloud(provider, desired, moment)
+    return sorted(
+        (
+            ImageOutput(
+                address=image.address or "",
+                region=image.region,
+                image_id=image.image_id,
+                image_name=image.name,
+                state=image.state.value,
+                generation=image.tags.get(TAG_GENERATION, ""),
+            )
+            for image in observed.owned_by(desired.stack.name)
+        ),
+        key=lambda o: (o.address, o.region, o.image_id),
+    )
+
+
+def unlock(lock_id: str, path: Path, *, runtime: Runtime | None = None) -> str:
+    """Remove a stale apply lock by its id; returns who held it."""
+    from reconciler.provider.factory import lock_store_for
+
+    runtime = runtime or Runtime()
+    desired = load(path)
+    return lock_store_for(desired.stack, path, db=runtime.db).force_unlock(lock_id).describe()
+
+
+def graph(
+    path: Path,
+    options: PlanOptions,
+    *,
+    graph_format: str = "mermaid",
+    runtime: Runtime | None = None,
+) -> str:
+    """The step graph of the plan for `path`, as Mermaid or DOT (`reconciler graph`)."""
+    from reconciler.render.graph import render_graph
+    from reconciler.render.plan_json import plan_to_json
+
+    return render_graph(plan_to_json(plan(path, options, runtime=runtime)), graph_format)
+
+
+__all__: Sequence[str] = (
+    "ImageOutput",
+    "Runtime",
+    "apply_plan",
+    "apply_planfile",
+    "check_applicable",
+    "graph",
+    "load",
+    "output",
+    "plan",
+    "plan_from",
+    "stale_reasons",
+    "unlock",
+)

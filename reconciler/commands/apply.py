@@ -1,0 +1,225 @@
+"""`reconciler apply` (a manifest directory or a saved plan) and `reconciler unlock`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from reconciler import app
+from reconciler.commands.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    reported_errors,
+)
+from reconciler.commands.plan import (
+    allow_destroy_option,
+    db_option,
+    destroy_option,
+    load_plan_file,
+    plan_options,
+    read_plan_document,
+    render,
+    replace_option,
+    report_blockers,
+    target_option,
+)
+from reconciler.engine.result import ApplyResult
+from reconciler.engine.settings import ExecutorSettings
+from reconciler.errors import UsageError
+from reconciler.model.plan import Plan
+from reconciler.render.apply_json import apply_result_to_json
+from reconciler.render.progress import LineProgress
+from reconciler.render.text import render_apply_result, use_color
+
+
+def stdin_is_interactive() -> bool:
+    """Whether a person can answer the confirmation prompt."""
+    return sys.stdin.isatty()
+
+
+@dataclass(slots=True)
+class StopSignals:
+    """SIGINT/SIGTERM during an apply: stop starting steps; remember which signal came."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    signum: int | None = None
+
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+            click.echo(
+                "\nStopping: no new steps start; running calls finish "
+                "(press Ctrl-C again to abort at once).",
+                err=True,
+            )
+            self.event.set()
+            if signum == signal.SIGINT:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.signum == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopSignals]:
+    """Install the SIGINT/SIGTERM handlers for the duration of an apply (main thread only)."""
+    stop = StopSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, stop.handle)
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def confirm(auto_approve: bool) -> None:
+    """Ask for `yes` unless auto-approved; without a terminal, refuse (SPEC §5)."""
+    if auto_approve:
+        return
+    if not stdin_is_interactive():
+        raise UsageError(
+            "no terminal to confirm on: re-run with --auto-approve to apply without confirmation"
+        )
+    click.echo(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n",
+        err=True,
+    )
+    answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled")
+
+
+def apply_exit_code(result: ApplyResult, stop: StopSignals) -> int:
+    """0 all done; 130/143 after a signal; 1 when a step failed or was skipped."""
+    if result.interrupted or stop.signum is not None:
+        return stop.exit_code if stop.signum is not None else EXIT_INTERRUPTED
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _report(result: ApplyResult, plan: Plan, output_format: str, stop: StopSignals) -> int:
+    code = apply_exit_code(result, stop)
+    encoded = apply_result_to_json(result, plan=plan, exit_code=code)
+    if output_format == "json":
+        click.echo(json.dumps(encoded, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_apply_result(encoded, color=use_color(sys.stdout)), nl=False)
+    return code
+
+
+def _nothing_to_do(plan: Plan, output_format: str) -> int:
+    code = EXIT_OK
+    if output_format == "json":
+        empty = apply_result_to_json(ApplyResult(), plan=plan, exit_code=code)
+        click.echo(json.dumps(empty, indent=2, ensure_ascii=False))
+    else:
+        click.echo("Apply complete: nothing to do.")
+    return code
+
+
+@click.command()
+@click.argument("target", metavar="[PATH | PLANFILE]", default=".", type=click.Path(path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="API operations in flight at once.",
+)
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text")
+@destroy_option
+@target_option
+@replace_option
+@allow_destroy_option
+@click.option(
+    "--stack-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="With a PLANFILE: the manifest directory of its stack (default: the current directory).",
+)
+@db_option
+def apply(
+    *,
+    target: Path,
+    auto_approve: bool,
+    parallelism: int,
+    output_format: str,
+    destroy: bool,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    allow_destroy: bool,
+    stack_dir: Path,
+    db: str | None,
+) -> None:
+    """Make the cloud match the manifests in PATH, or apply exactly the saved PLANFILE."""
+    with reported_errors():
+        runtime = app.Runtime(db=db, settings=ExecutorSettings(parallelism=parallelism))
+        is_planfile = read_plan_document(target) is not None
+        if target.is_file() and not is_planfile:
+            raise UsageError(f"{target}: neither a manifest directory nor a plan file")
+        if is_planfile:
+            if destroy or targets or replace or allow_destroy:
+                raise UsageError(
+                    "--destroy, --target, --replace and --allow-destroy belong to the plan; "
+                    "make a new plan with them instead"
+                )
+            plan = load_plan_file(target)
+        else:
+            options = plan_options(
+                destroy=destroy, targets=targets, replace=replace, allow_destroy=allow_destroy
+            )
+            plan = app.plan(target, options, runtime=runtime)
+            if output_format == "text":
+                click.echo(render(plan, "text"), nl=False)
+            report_blockers(plan)
+            if plan.errors or plan.denied:
+                sys.exit(EXIT_ERROR)
+        if not plan.steps:
+            sys.exit(_nothing_to_do(plan, output_format))
+        if not is_planfile:
+            confirm(auto_approve)
+        started = runtime.clock.monotonic()
+        progress = LineProgress(
+            sys.stderr,
+            color=use_color(sys.stderr),
+            elapsed=lambda: runtime.clock.monotonic() - started,
+        )
+        with stop_on_signals() as stop:
+            if is_planfile:
+                result = app.apply_planfile(
+                    plan, stack_dir, runtime=runtime, hook=progress, stop=stop.event
+                )
+            else:
+                result = app.apply_plan(
+                    plan, target, runtime=runtime, hook=progress, stop=stop.event
+                )
+        code = _report(result, plan, output_format, stop)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("lock_id")
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@db_option
+def unlock(*, lock_id: str, path: Path, db: str | None) -> None:
+    """Remove the stale apply lock LOCK_ID of the stack in PATH."""
+    with reported_errors():
+        holder = app.unlock(lock_id, path, runtime=app.Runtime(db=db))
+        click.echo(f"Removed the lock held by {holder}.")

@@ -1,0 +1,56 @@
+"""The one place that turns a ReconcilerError into a message on stderr and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from reconciler.errors import (
+    CredentialsError,
+    LockError,
+    ManifestError,
+    ProviderError,
+    ReconcilerError,
+    StalePlanError,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def error_lines(error: ReconcilerError) -> list[str]:
+    """What the user reads for this error: every problem of a ManifestError, else one message."""
+    if isinstance(error, ManifestError):
+        return [str(problem) for problem in error.problems] + [f"Error: {error}"]
+    if isinstance(error, StalePlanError):
+        return [f"Error: the plan is stale: {error}"]
+    if isinstance(error, LockError):
+        return [f"Error: the stack is locked: {error}"]
+    if isinstance(error, CredentialsError):
+        return [f"Error: credentials: {error}"]
+    if isinstance(error, ProviderError):
+        return [f"Error: cloud API error {error}"]
+    return [f"Error: {error}"]
+
+
+def fail(error: ReconcilerError) -> NoReturn:
+    """Print the error on stderr and exit 1 (every error is 1; SPEC §5)."""
+    for line in error_lines(error):
+        click.echo(line, err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Run a command body; a ReconcilerError becomes its message and exit code 1, no traceback."""
+    try:
+        yield
+    except ReconcilerError as error:
+        fail(error)

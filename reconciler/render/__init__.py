@@ -1,0 +1,1 @@
+"""Renderers: the JSON plan codec, human text, graphs and apply results (they read plans)."""

@@ -1,0 +1,1 @@
+"""End-to-end CLI tests, renderer tests and golden files for plans and apply results."""
