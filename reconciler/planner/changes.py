@@ -1,0 +1,979 @@
+"""Resource-level changes (reasons, diffs, drift) and the work each image needs (SPEC §3-§4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from reconciler.model.desired import DeletionPolicy, DesiredState, Lifecycle
+from reconciler.model.observed import TAG_APPLIED, TAG_LIFECYCLE, TAG_PREFIX, ObservedImage
+from reconciler.model.plan import Action, Change, FieldDiff, JSONValue, PlanOptions
+from reconciler.model.source import SourceRef
+from reconciler.planner.applied import (
+    AppliedRecord,
+    TaggedLifecycle,
+    applied_hash,
+    applied_record,
+    is_ignored,
+    managed_tags,
+)
+from reconciler.planner.diff import DriftSplit, choose_action, field_diffs, split_drift
+from reconciler.planner.make import new_image, source_snapshots
+from reconciler.planner.ownership import (
+    NameHolder,
+    Ownership,
+    is_untagged,
+    matches_generation,
+)
+from reconciler.planner.resolve import ResolvedImage
+from reconciler.planner.targets import copy_address, in_scope, parse_address, share_address
+from reconciler.planner.work import (
+    Disposal,
+    GroupWork,
+    ImageWork,
+    PlannedWork,
+    Retirement,
+)
+
+ATTRIBUTE_PARAMS: Mapping[str, str] = {
+    "imageName": "ImageName",
+    "description": "ImageDescription",
+    "family": "ImageFamily",
+    "deprecated": "ImageDeprecated",
+}
+"""Applied-record paths changed through ModifyImageAttribute, and their API parameter."""
+
+ADOPT_INTERRUPTED = "adopting interrupted create"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeSet:
+    """Everything the diff decided: changes, drift, the per-image work, and plan errors."""
+
+    changes: tuple[Change, ...]
+    drift: tuple[Change, ...]
+    work: PlannedWork
+    errors: tuple[str, ...]
+
+
+def _where(address: str, ref: SourceRef | None) -> str:
+    return f"{address} ({ref})" if ref is not None else address
+
+
+def _is_field(key: str) -> bool:
+    return not key.startswith(("shares.", "copies."))
+
+
+def _lifecycle_diffs(tag_value: str | None, lifecycle: Lifecycle) -> tuple[FieldDiff, ...]:
+    before, after = TaggedLifecycle.parse(tag_value), TaggedLifecycle.of(lifecycle)
+    diffs = []
+    if before.protect != after.protect:
+        diffs.append(FieldDiff("lifecycle.protect", before.protect, after.protect))
+    if before.retain != after.retain:
+        policy = {True: DeletionPolicy.RETAIN.value, False: DeletionPolicy.DELETE.value}
+        diffs.append(
+            FieldDiff("lifecycle.deletionPolicy", policy[before.retain], policy[after.retain])
+        )
+    if before.delete_snapshots != after.delete_snapshots:
+        diffs.append(
+            FieldDiff("lifecycle.deleteSnapshots", before.delete_snapshots, after.delete_snapshots)
+        )
+    return tuple(diffs)
+
+
+def tag_operations(
+    live: Mapping[str, str], target: Mapping[str, str], ignore_changes: Iterable[str]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """(tags to set, keys to delete) turning `live` into `target`; ignored user tags stay."""
+    ignored = tuple(ignore_changes)
+
+    def kept(key: str) -> bool:
+        return not key.startswith(TAG_PREFIX) and is_ignored(f"tags.{key}", ignored)
+
+    replace = {k: v for k, v in target.items() if live.get(k) != v and not kept(k)}
+    delete = tuple(sorted(k for k in live if k not in target and not kept(k)))
+    return replace, delete
+
+
+def image_view(image: ObservedImage) -> dict[str, JSONValue]:
+    """`before` of an image change."""
+    return {
+        "imageId": image.image_id,
+        "region": image.region,
+        "imageName": image.name,
+        "description": image.description,
+        "family": image.family,
+        "deprecated": image.deprecated,
+        "state": image.state.value,
+        "tags": dict(sorted(image.user_tags.items())),
+        "shares": list(image.shares or ()),
+    }
+
+
+def _record_view(record: AppliedRecord, region: str, image_id: str | None) -> dict[str, JSONValue]:
+    """`after` of an image change, from its desired record."""
+    return {
+        "imageId": image_id,
+        "region": region,
+        "imageName": record.get("imageName"),
+        "description": record.get("description"),
+        "family": record.get("family"),
+        "deprecated": record.get("deprecated"),
+        "tags": {k[5:]: v for k, v in sorted(record.items()) if k.startswith("tags.")},
+        "shares": sorted(k[7:] for k in record if k.startswith("shares.")),
+    }
+
+
+@dataclass(slots=True)
+class _Collector:
+    """Mutable accumulators of one diff run (the result is frozen in `ChangeSet`)."""
+
+    changes: list[Change] = field(default_factory=list)
+    drift: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    groups: list[GroupWork] = field(default_factory=list)
+    retirements: list[Retirement] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ImageOutcome:
+    work: ImageWork
+    change: Change
+
+
+class ChangePlanner:
+    """Decides, per address, what changes and what work it needs; pure over its inputs."""
+
+    def __init__(
+        self,
+        desired: DesiredState,
+        resolved: Mapping[str, ResolvedImage],
+        ownership: Ownership,
+        options: PlanOptions,
+        scope: frozenset[str] | None,
+    ) -> None:
+        self.desired = desired
+        self.resolved = resolved
+        self.ownership = ownership
+        self.options = options
+        self.scope = scope
+        self.stack = desired.stack.name
+        self.source_snapshots = frozenset().union(*(source_snapshots(i) for i in desired.images))
+        """Every snapshot named in a `source.snapshots`: never deleted, whichever image goes."""
+        self.out = _Collector()
+
+    # ----------------------------------------------------------------- entry point
+
+    def run(self) -> ChangeSet:
+        declared = {image.name for image in self.desired.images}
+        for image in self.desired.images:
+            resolved = self.resolved.get(image.address)
+            if self.options.destroy or resolved is None:
+                self._destroy_group(image.name)
+            else:
+                self._plan_group(resolved)
+        for address in self.ownership.addresses():
+            parsed = parse_address(address)
+            if parsed is not None and parsed.name in declared:
+                continue
+            if in_scope(self.scope, address):
+                self.out.retirements += self._retire_address(
+                    address, self.ownership.at(address), lifecycle=None, ref=None, why=""
+                )
+        out = self.out
+        return ChangeSet(
+            changes=tuple(sorted(out.changes, key=lambda c: c.address)),
+            drift=tuple(sorted(out.drift, key=lambda c: c.address)),
+            work=PlannedWork(groups=tuple(out.groups), retirements=tuple(out.retirements)),
+            errors=tuple(out.errors),
+        )
+
+    # ----------------------------------------------------------------- removal
+
+    def _destroy_group(self, name: str) -> None:
+        """`--destroy` (or an Image that can't be resolved): retire what the stack owns of it."""
+        if not self.options.destroy:
+            return
+        image = self.desired.image(name)
+        home = image.address
+        for address in self.ownership.addresses():
+            if (address == home or address.startswith(home + "@")) and in_scope(
+                self.scope, address
+            ):
+                images = self.ownership.at(address)
+                self.out.retirements += self._retire_address(
+                    address,
+                    images,
+                    lifecycle=image.lifecycle,
+                    ref=image.source_ref,
+                    why="--destroy",
+                )
+
+    def _retire_address(
+        self,
+        address: str,
+        images: tuple[ObservedImage, ...],
+        *,
+        lifecycle: Lifecycle | None,
+        ref: SourceRef | None,
+        why: str,
+    ) -> list[Retirement]:
+        """Delete or forget every image of an address; protect → a plan error."""
+        if not images:
+            return []
+        if lifecycle is not None:
+            flags = TaggedLifecycle.of(lifecycle)
+            origin = "lifecycle.protect"
+        else:
+            flags = TaggedLifecycle.parse(images[0].tags.get(TAG_LIFECYCLE))
+            origin = "lifecycle.protect (recorded in its reconciler:lifecycle tag)"
+        where = _where(address, ref)
+        if flags.protect:
+            self.out.errors.append(f"{where}: {origin} forbids deleting it")
+            return []
+        disposal = Disposal.FORGET if flags.retain else Disposal.DELETE
+        retired = [
+            Retirement(
+                address=address,
+                image=image,
+                disposal=disposal,
+                delete_snapshots=flags.delete_snapshots,
+                kept_snapshots=self.source_snapshots,
+            )
+            for image in images
+        ]
+        self._retirement_changes(address, retired, ref, why)
+        return retired
+
+    def _retirement_changes(
+        self, address: str, retired: list[Retirement], ref: SourceRef | None, why: str
+    ) -> None:
+        first = retired[0]
+        ids = ", ".join(r.image.image_id for r in retired)
+        if first.disposal is Disposal.FORGET:
+            reason = f"deletionPolicy Retain: stop managing {ids}; the image and its shares stay"
+            action = Action.FORGET
+        else:
+            reason = f"no longer declared: {ids} is deleted"
+            action = Action.DELETE
+        if why:
+            reason = f"{why}: {reason}"
+        self.out.changes.append(
+            Change(
+                address=address,
+                action=action,
+                reason=reason,
+                region=first.image.region,
+                source=ref,
+                before=image_view(first.image),
+                image_id=first.image.image_id,
+            )
+        )
+        if action is Action.DELETE:
+            for retirement in retired:
+                self._unshare_all(address, retirement.image, ref, "its image is deleted")
+
+    def _unshare_all(
+        self, address: str, image: ObservedImage, ref: SourceRef | None, why: str
+    ) -> None:
+        parsed = parse_address(address)
+        if parsed is None:
+            return
+        for account in image.shares or ():
+            self.out.changes.append(
+                Change(
+                    address=share_address(parsed.name, image.region, account),
+                    action=Action.UNSHARE,
+                    reason=f"{why}: {account} loses access to {image.image_id}",
+                    region=image.region,
+                    source=ref,
+                    before={"account": account, "imageId": image.image_id},
+                    image_id=image.image_id,
+                )
+            )
+
+    # ----------------------------------------------------------------- a declared image
+
+    def _plan_group(self, resolved: ResolvedImage) -> None:
+        image = resolved.desired
+        home_addr = resolved.address
+        owned_home = self.ownership.at(home_addr)
+        current = self._current_home(resolved)
+        group_accounts = {
+            account
+            for address, images in self.ownership.by_address.items()
+            if address == home_addr or address.startswith(home_addr + "@")
+            for img in images
+            for account in img.shares or ()
+        }
+        deposed_images = [img for img in owned_home if img is not current]
+        home_out: _ImageOutcome | None = None
+        copies_out: list[_ImageOutcome] = []
+        deposed: list[Retirement] = []
+        removed: list[Retirement] = []
+        replacing = False
+
+        if in_scope(self.scope, home_addr) and (current is not None or not resolved.is_existing):
+            deposed = self._depose(resolved, home_addr, deposed_images)
+            replacing = bool(deposed)
+            home_out = self._home(resolved, current, deposed_images, group_accounts)
+        home_live = home_out.work.live if home_out else current
+        if home_live is not None and home_live.state.failed:
+            home_live = None
+
+        declared_regions = {c.region: c for c in self.desired.copies_of(image.name)}
+        owned_copy_addresses = [
+            a for a in self.ownership.addresses() if a.startswith(home_addr + "@")
+        ]
+        copy_addresses = sorted(
+            {c.address for c in declared_regions.values()} | set(owned_copy_addresses)
+        )
+        for address in copy_addresses:
+            if not in_scope(self.scope, address):
+                continue
+            region = address.split("@", 1)[1]
+            owned = self.ownership.at(address)
+            if region not in declared_regions:
+                removed += self._retire_address(
+                    address,
+                    owned,
+                    lifecycle=image.lifecycle,
+                    ref=image.source_ref,
+                    why="copy region removed",
+                )
+                continue
+            if resolved.copy_name is None or (home_out is None and home_live is None):
+                continue
+            outcome, old = self._copy(
+                resolved, address, region, declared_regions[region].source_ref, group_accounts
+            )
+            deposed += old
+            copies_out.append(outcome)
+        if replacing or deposed:
+            self._protect_replacement(resolved, deposed)
+        for outcome in [*([home_out] if home_out else []), *copies_out]:
+            self.out.changes.append(outcome.change)
+        self.out.groups.append(
+            GroupWork(
+                address=home_addr,
+                home=home_out.work if home_out else None,
+                copies=tuple(o.work for o in copies_out),
+                deposed=tuple(deposed),
+                removed=tuple(removed),
+            )
+        )
+
+    def _current_home(self, resolved: ResolvedImage) -> ObservedImage | None:
+        """The home image kept (or adopted) for the desired generation, if any."""
+        image = resolved.desired
+        where = _where(image.address, image.source_ref)
+        if resolved.is_existing:
+            found = resolved.existing
+            if found is None:
+                return None
+            if is_untagged(found) or (
+                self.ownership.owns(found) and found.address == image.address
+            ):
+                return found
+            self.out.errors.append(
+                f"{where}: {self.ownership.describe_holder(found)} is not this stack's to adopt"
+            )
+            return None
+        candidates = [
+            img
+            for img in self.ownership.at(image.address)
+            if img.region == image.region and matches_generation(img, resolved.generation)
+        ]
+        candidates.sort(key=lambda img: (img.name != resolved.home_name, img.image_id))
+        name = str(resolved.home_name)
+        holder, held_by = self.ownership.holder(image.region, name, image.address)
+        if holder is NameHolder.FOREIGN and held_by is not None:
+            self.out.errors.append(
+                f"{where}: the image name {name} in {image.region} is held by "
+                f"{self.ownership.describe_holder(held_by)}; rename imageName or remove that image"
+            )
+        if candidates:
+            return candidates[0]
+        if holder is NameHolder.ADOPTABLE:
+            return held_by
+        return None
+
+    def _depose(
+        self, resolved: ResolvedImage, address: str, images: list[ObservedImage]
+    ) -> list[Retirement]:
+        lifecycle = resolved.desired.lifecycle
+        disposal = (
+            Disposal.FORGET
+            if lifecycle.deletion_policy is DeletionPolicy.RETAIN
+            else Disposal.DELETE
+        )
+        # The old image keeps its snapshots if either its own tag or the manifest says so.
+        return [
+            Retirement(
+                address=address,
+                image=img,
+                disposal=disposal,
+                delete_snapshots=lifecycle.delete_snapshots
+                and TaggedLifecycle.parse(img.tags.get(TAG_LIFECYCLE)).delete_snapshots,
+                kept_snapshots=self.source_snapshots,
+            )
+            for img in images
+        ]
+
+    def _protect_replacement(self, resolved: ResolvedImage, deposed: list[Retirement]) -> None:
+        image = resolved.desired
+        if image.lifecycle.protect and deposed:
+            ids = ", ".join(sorted({r.image.image_id for r in deposed}))
+            self.out.errors.append(
+                f"{_where(image.address, image.source_ref)}: lifecycle.protect forbids "
+                f"replacing it (the old generation {ids} would be deposed)"
+            )
+
+    def _scoped_accounts(
+        self, name: str, region: str, live: ObservedImage | None
+    ) -> tuple[str, ...]:
+        """Declared accounts in scope, plus live ones whose share address is out of scope."""
+        declared = {s.account for s in self.desired.shares_of(name, region)}
+        live_accounts = set(live.shares or ()) if live is not None else set()
+        accounts = {a for a in declared if in_scope(self.scope, share_address(name, region, a))}
+        accounts |= {
+            a for a in live_accounts if not in_scope(self.scope, share_address(name, region, a))
+        }
+        return tuple(sorted(accounts))
+
+    def _home(
+        self,
+        resolved: ResolvedImage,
+        current: ObservedImage | None,
+        deposed: list[ObservedImage],
+        group_accounts: set[str],
+    ) -> _ImageOutcome:
+        image = resolved.desired
+        home_addr = image.address
+        live_copy_regions = sorted(
+            {
+                img.region
+                for address, images in self.ownership.by_address.items()
+                if address.startswith(home_addr + "@")
+                for img in images
+                if matches_generation(img, resolved.generation) and not img.state.failed
+            }
+        )
+        declared_copies = {c.region for c in self.desired.copies_of(image.name)}
+        copy_regions = sorted(
+            {r for r in declared_copies if in_scope(self.scope, copy_address(image.name, r))}
+            | {
+                r
+                for r in live_copy_regions
+                if not in_scope(self.scope, copy_address(image.name, r))
+            }
+        )
+        return self._image(
+            resolved,
+            address=home_addr,
+            region=image.region,
+            name=resolved.home_name,
+            current=current,
+            deposed=deposed,
+            ref=image.source_ref,
+            copies=(copy_regions, live_copy_regions),
+            group_accounts=group_accounts,
+        )
+
+    def _copy(
+        self,
+        resolved: ResolvedImage,
+        address: str,
+        region: str,
+        ref: SourceRef,
+        group_accounts: set[str],
+    ) -> tuple[_ImageOutcome, list[Retirement]]:
+        name = str(resolved.copy_name)
+        owned = self.ownership.at(address)
+        candidates = [
+            img
+            for img in owned
+            if img.region == region and matches_generation(img, resolved.generation)
+        ]
+        candidates.sort(key=lambda img: (img.name != name, img.image_id))
+        holder, held_by = self.ownership.holder(region, name, address)
+        current: ObservedImage | None = None
+        if candidates:
+            current = candidates[0]
+        elif holder is NameHolder.ADOPTABLE:
+            current = held_by
+        if holder is NameHolder.FOREIGN and held_by is not None:
+            self.out.errors.append(
+                f"{_where(address, ref)}: the image name {name} in {region} is held by "
+                f"{self.ownership.describe_holder(held_by)}; remove that image or rename the copy"
+            )
+        old = [img for img in owned if img is not current]
+        outcome = self._image(
+            resolved,
+            address=address,
+            region=region,
+            name=name,
+            current=current,
+            deposed=old,
+            ref=ref,
+            copies=None,
+            group_accounts=group_accounts,
+        )
+        return outcome, self._depose(resolved, address, old)
+
+    # ----------------------------------------------------------------- one image
+
+    def _image(
+        self,
+        resolved: ResolvedImage,
+        *,
+        address: str,
+        region: str,
+        name: str | None,
+        current: ObservedImage | None,
+        deposed: list[ObservedImage],
+        ref: SourceRef,
+        copies: tuple[list[str], list[str]] | None,
+        group_accounts: set[str],
+    ) -> _ImageOutcome:
+        """Keep, adopt or make one image (home when `copies` is given, else a copy)."""
+        image = resolved.desired
+        is_home = copies is not None
+        desired_copies, live_copies = copies if copies is not None else ([], [])
+        ignore = image.lifecycle.ignore_changes
+        clear_first: tuple[Retirement, ...] = ()
+        reasons: list[str] = []
+        if current is not None and current.state.failed:
+            clear_first = (
+                Retirement(
+                    address=address,
+                    image=current,
+                    disposal=Disposal.DELETE,
+                    delete_snapshots=True,
+                    kept_snapshots=self.source_snapshots,
+                ),
+            )
+            reasons.append(
+                f"{current.image_id} is {current.state.value} and holds the name: "
+                "it is deleted and made again"
+            )
+            current = None
+        accounts = self._scoped_accounts(image.name, region, current)
+        desired_record = applied_record(
+            name=name,
+            description=image.description,
+            family=image.family,
+            deprecated=image.deprecated,
+            user_tags=image.tags,
+            shares=accounts,
+            copies=desired_copies,
+            ignore_changes=ignore,
+        )
+        final_applied = applied_hash(desired_record)
+        target_tags = managed_tags(
+            stack=self.stack,
+            address=address,
+            generation=resolved.generation,
+            lifecycle=image.lifecycle,
+            applied=final_applied,
+            revision=resolved.revision,
+            user_tags=image.tags,
+        )
+        previous_accounts = {a for img in deposed for a in img.shares or ()}
+        split = DriftSplit(frozenset(), frozenset())
+        live_record: AppliedRecord = {}
+        if current is None:
+            work, change = self._made(
+                resolved,
+                address,
+                region=region,
+                name=name,
+                desired_record=desired_record,
+                target_tags=target_tags,
+                deposed=deposed,
+                ref=ref,
+            )
+            work = replace(work, clear_first=clear_first)
+            if reasons:
+                change = _with_reason(change, reasons[0])
+            if not is_home and self._copy_drifted(resolved, region):
+                self.out.drift.append(
+                    Change(
+                        address=address,
+                        action=Action.CREATE,
+                        reason=f"drift: the copy in {region} was deleted outside the stack",
+                        region=region,
+                        source=ref,
+                    )
+                )
+                change = _with_reason(
+                    change, f"drift: the copy in {region} was deleted outside the stack"
+                )
+        else:
+            owned = self.ownership.owns(current)
+            live_record = applied_record(
+                name=current.name if name is not None else None,
+                description=current.description,
+                family=current.family,
+                deprecated=current.deprecated,
+                user_tags=current.user_tags,
+                shares=current.shares or (),
+                copies=live_copies,
+                ignore_changes=ignore,
+            )
+            split = split_drift(
+                live_record, desired_record, current.tags.get(TAG_APPLIED) if owned else None
+            )
+            work, change = self._kept(
+                resolved,
+                address=address,
+                current=current,
+                owned=owned,
+                live_record=live_record,
+                desired_record=desired_record,
+                split=split,
+                target_tags=target_tags,
+                accounts=accounts,
+                deposed=deposed,
+                ref=ref,
+            )
+        self._share_changes(
+            image.name,
+            region,
+            accounts,
+            current=current,
+            previous=previous_accounts,
+            split=split,
+            group_accounts=group_accounts,
+            replaced=work.live is None and bool(deposed),
+        )
+        return _ImageOutcome(work=work, change=change)
+
+    def _copy_drifted(self, resolved: ResolvedImage, region: str) -> bool:
+        """The home's applied record says this copy existed: it was deleted outside."""
+        for home in self.ownership.at(resolved.address):
+            if not matches_generation(home, resolved.generation):
+                continue
+            applied = home.tags.get(TAG_APPLIED)
+            image = resolved.desired
+            live = applied_record(
+                name=home.name if resolved.home_name is not None else None,
+                description=home.description,
+                family=home.family,
+                deprecated=home.deprecated,
+                user_tags=home.user_tags,
+                shares=home.shares or (),
+                copies=self._live_copy_regions(resolved),
+                ignore_changes=image.lifecycle.ignore_changes,
+            )
+            with_copy = dict(live)
+            with_copy[f"copies.{region}"] = True
+            return applied_hash(live) != applied and applied_hash(with_copy) == applied
+        return False
+
+    def _live_copy_regions(self, resolved: ResolvedImage) -> list[str]:
+        prefix = resolved.address + "@"
+        return sorted(
+            {
+                img.region
+                for address, images in self.ownership.by_address.items()
+                if address.startswith(prefix)
+                for img in images
+                if matches_generation(img, resolved.generation) and not img.state.failed
+            }
+        )
+
+    def _made(
+        self,
+        resolved: ResolvedImage,
+        address: str,
+        *,
+        region: str,
+        name: str | None,
+        desired_record: AppliedRecord,
+        target_tags: Mapping[str, str],
+        deposed: list[ObservedImage],
+        ref: SourceRef,
+    ) -> tuple[ImageWork, Change]:
+        """A new image: created/imported (home) or copied by SyncImages (copy)."""
+        image = resolved.desired
+        is_home = address == image.address
+        # What the create itself sets: no shares or copies yet, and never deprecated.
+        initial_record = {k: v for k, v in desired_record.items() if _is_field(k)}
+        if is_home and "deprecated" in initial_record:
+            initial_record["deprecated"] = False
+        initial_tags = dict(target_tags)
+        initial_tags[TAG_APPLIED] = applied_hash(initial_record)
+        attributes: dict[str, JSONValue] = {}
+        if is_home:
+            if image.deprecated and "deprecated" in desired_record:
+                attributes["ImageDeprecated"] = True
+        else:
+            # What SyncImages carries over is not documented: set the copy's attributes.
+            if image.description:
+                attributes["ImageDescription"] = image.description
+            if image.family:
+                attributes["ImageFamily"] = image.family
+            if image.deprecated:
+                attributes["ImageDeprecated"] = True
+        replace_tags = {}
+        if initial_tags[TAG_APPLIED] != target_tags[TAG_APPLIED]:
+            replace_tags[TAG_APPLIED] = target_tags[TAG_APPLIED]
+        accounts = tuple(sorted(k[7:] for k in desired_record if k.startswith("shares.")))
+        make = new_image(image, str(name), initial_tags) if is_home else None
+        work = ImageWork(
+            address=address,
+            region=region,
+            name=str(name),
+            live=None,
+            make=make,
+            initial_tags=initial_tags,
+            attributes=attributes,
+            share=accounts,
+            replace_tags=replace_tags,
+        )
+        exists = bool(deposed)
+        action = choose_action(wanted=True, exists=exists, forces_replacement=exists, differs=True)
+        warnings: tuple[str, ...] = ()
+        if action is Action.REPLACE:
+            reason = self._replacement_reason(resolved, deposed, is_home)
+            if image.lifecycle.deletion_policy is DeletionPolicy.DELETE:
+                warnings = tuple(
+                    f"the old image ID {old.image_id} will stop existing; "
+                    "launch templates of recipients may use it"
+                    for old in deposed
+                )
+        elif is_home:
+            reason = "declared and not in the cloud"
+        else:
+            reason = f"copy to {region} declared and not in the cloud"
+        change = Change(
+            address=address,
+            action=action,
+            reason=reason,
+            region=region,
+            diff=self._made_diffs(resolved, desired_record, deposed, region),
+            source=ref,
+            before=image_view(deposed[0]) if deposed else None,
+            after=_record_view(desired_record, region, None),
+            warnings=warnings,
+            image_id=deposed[0].image_id if deposed else None,
+        )
+        return work, change
+
+    def _made_diffs(
+        self,
+        resolved: ResolvedImage,
+        desired_record: AppliedRecord,
+        deposed: list[ObservedImage],
+        region: str,
+    ) -> tuple[FieldDiff, ...]:
+        """A create lists every field; a replacement what differs from the old image."""
+        fields = {k: v for k, v in desired_record.items() if _is_field(k)}
+        if not deposed:
+            return field_diffs({}, fields)
+        old = deposed[0]
+        before = applied_record(
+            name=old.name if resolved.home_name is not None else None,
+            description=old.description,
+            family=old.family,
+            deprecated=old.deprecated,
+            user_tags=old.user_tags,
+            ignore_changes=resolved.desired.lifecycle.ignore_changes,
+        )
+        moved = (FieldDiff("region", old.region, region),) if old.region != region else ()
+        return moved + field_diffs(before, fields)
+
+    def _replacement_reason(
+        self, resolved: ResolvedImage, deposed: list[ObservedImage], is_home: bool
+    ) -> str:
+        image = resolved.desired
+        if not is_home:
+            return f"{image.address} is replaced: its copies are replaced too"
+        if resolved.forced:
+            return f"--replace {image.address}: forces replacement"
+        moved = sorted({old.region for old in deposed if old.region != image.region})
+        if moved:
+            return f"region changed ({', '.join(moved)} → {image.region}): forces replacement"
+        return f"source changed (generation {resolved.generation[:12]}): forces replacement"
+
+    def _kept(
+        self,
+        resolved: ResolvedImage,
+        *,
+        address: str,
+        current: ObservedImage,
+        owned: bool,
+        live_record: AppliedRecord,
+        desired_record: AppliedRecord,
+        split: DriftSplit,
+        target_tags: Mapping[str, str],
+        accounts: tuple[str, ...],
+        deposed: list[ObservedImage],
+        ref: SourceRef,
+    ) -> tuple[ImageWork, Change]:
+        """An image that stays: attribute and tag updates, shares, drift."""
+        image = resolved.desired
+        region = current.region
+        changed = sorted(k for k in split.changed if _is_field(k))
+        drifted = sorted(k for k in split.drifted if _is_field(k))
+        attributes = {
+            ATTRIBUTE_PARAMS[k]: desired_record.get(k, "")
+            for k in sorted({*changed, *drifted})
+            if k in ATTRIBUTE_PARAMS
+        }
+        live_accounts = set(current.shares or ())
+        share = tuple(a for a in accounts if a not in live_accounts)
+        cancel = tuple(sorted(live_accounts - set(accounts)))
+        reshare: tuple[str, ...] = ()
+        disruptive = bool(attributes and live_accounts)
+        if disruptive:
+            reshare = tuple(sorted(live_accounts & set(accounts)))
+            cancel = tuple(sorted(live_accounts))
+        replace_tags, delete_tags = tag_operations(
+            current.tags, target_tags, image.lifecycle.ignore_changes
+        )
+        work = ImageWork(
+            address=address,
+            region=region,
+            name=current.name,
+            live=current,
+            attributes=attributes,
+            share=share,
+            cancel=cancel,
+            reshare=reshare,
+            replace_tags=replace_tags,
+            delete_tags=delete_tags,
+        )
+        reasons: list[str] = []
+        if not owned:
+            if resolved.is_existing and address == image.address:
+                reasons.append(f"adopting existing image {current.image_id}")
+            else:
+                reasons.append(ADOPT_INTERRUPTED)
+        reasons += [f"{k} changed" for k in changed]
+        reasons += [f"drift: {k} changed outside the stack" for k in drifted]
+        if split.unknown:
+            reasons.append("drift: changed outside the stack (fields unknown)")
+        diffs = field_diffs(live_record, desired_record, [*changed, *drifted])
+        if owned:
+            lifecycle = _lifecycle_diffs(current.tags.get(TAG_LIFECYCLE), image.lifecycle)
+            if lifecycle:
+                reasons.append("lifecycle changed")
+                diffs = diffs + lifecycle
+        ownership_fix = {k for k in {*replace_tags, *delete_tags} if k.startswith(TAG_PREFIX)} - {
+            TAG_APPLIED,
+            TAG_LIFECYCLE,
+        }
+        if owned and ownership_fix and not reasons:
+            reasons.append("reconciler tags out of date: " + ", ".join(sorted(ownership_fix)))
+        if deposed:
+            ids = ", ".join(old.image_id for old in deposed)
+            reasons.append(f"completing an interrupted replacement: deposing {ids}")
+        if current.state.busy:
+            reasons.append(f"waiting for {current.image_id} ({current.state.value}) to finish")
+        action = choose_action(
+            wanted=True,
+            exists=True,
+            forces_replacement=bool(deposed),
+            differs=bool(reasons),
+        )
+        if drifted or split.unknown:
+            self.out.drift.append(
+                Change(
+                    address=address,
+                    action=Action.UPDATE,
+                    reason="; ".join(r for r in reasons if r.startswith("drift:")),
+                    region=region,
+                    diff=field_diffs(live_record, desired_record, drifted),
+                    source=ref,
+                    before=image_view(current),
+                    after=_record_view(desired_record, region, current.image_id),
+                    image_id=current.image_id,
+                )
+            )
+        change = Change(
+            address=address,
+            action=action,
+            reason="; ".join(reasons) if reasons else "up to date",
+            region=region,
+            diff=diffs,
+            source=ref,
+            before=image_view(current),
+            after=_record_view(desired_record, region, current.image_id),
+            disruptive=disruptive,
+            image_id=current.image_id,
+        )
+        return work, change
+
+    # ----------------------------------------------------------------- shares
+
+    def _share_changes(
+        self,
+        name: str,
+        region: str,
+        accounts: tuple[str, ...],
+        *,
+        current: ObservedImage | None,
+        previous: set[str],
+        split: DriftSplit,
+        group_accounts: set[str],
+        replaced: bool,
+    ) -> None:
+        declared = {s.account: s for s in self.desired.shares_of(name, region)}
+        live = set(current.shares or ()) if current is not None else set()
+        wanted = set(accounts)
+        image_id = current.image_id if current is not None else None
+        for account in sorted(wanted | live | previous):
+            address = share_address(name, region, account)
+            if not in_scope(self.scope, address) and account not in previous:
+                continue
+            spec = declared.get(account)
+            ref = spec.source_ref if spec is not None else None
+            drifted = f"shares.{account}" in split.drifted
+            if account in wanted and account in live:
+                action, reason = Action.NOOP, "shared"
+            elif account in wanted and account in previous and replaced:
+                action, reason = Action.NOOP, "shared again on the replacement image"
+            elif account in wanted:
+                action = Action.SHARE
+                reason = (
+                    "drift: the share was cancelled outside the stack"
+                    if drifted
+                    else "declared and not shared"
+                )
+            elif account in live:
+                action = Action.UNSHARE
+                reason = "drift: shared outside the stack" if drifted else "no longer declared"
+            else:
+                action = Action.UNSHARE
+                reason = "the replaced image was shared with it; the new one is not"
+            change = Change(
+                address=address,
+                action=action,
+                reason=reason,
+                region=region,
+                source=ref,
+                before={"account": account, "imageId": image_id} if account in live else None,
+                after={"account": account, "imageId": image_id} if account in wanted else None,
+                new_recipient=action is Action.SHARE and account not in group_accounts,
+                image_id=image_id,
+            )
+            self.out.changes.append(change)
+            if drifted:
+                self.out.drift.append(change)
+
+
+def _with_reason(change: Change, reason: str) -> Change:
+    return replace(change, reason=f"{change.reason}; {reason}")
+
+
+def plan_changes(
+    desired: DesiredState,
+    resolved: Mapping[str, ResolvedImage],
+    ownership: Ownership,
+    options: PlanOptions,
+    scope: frozenset[str] | None,
+) -> ChangeSet:
+    """Diff the desired state against the owned images: changes, drift, work and errors."""
+    return ChangePlanner(desired, resolved, ownership, options, scope).run()
