@@ -1,4 +1,4 @@
-"""Administration of the simulated cloud outside the API: accounts, instances, listings."""
+"""Administration of the simulated cloud outside the API: accounts, instances, images, listings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from typing import Any
 
 from reconciler.cloudsim import images, instances, snapshots
 from reconciler.cloudsim.context import CallContext
+from reconciler.cloudsim.errors import ApiError
 from reconciler.cloudsim.ids import UIN, new_id
-from reconciler.cloudsim.inventory import PUBLIC_IMAGES, SYSTEM_DISK_SIZE, public_image_id
+from reconciler.cloudsim.images import NewImage
+from reconciler.cloudsim.inventory import (
+    PUBLIC_IMAGES,
+    SYSTEM_DISK_SIZE,
+    PublicImage,
+    public_image_id,
+)
 from reconciler.cloudsim.regions import is_region, region_of_zone, zones
 
 
@@ -64,13 +71,9 @@ def add_instance(
         raise ValueError(f"zone {zone!r} is not in {ctx.region} ({', '.join(zones(ctx.region))})")
     if not ctx.db.execute("SELECT 1 FROM accounts WHERE uin=?", (ctx.account,)).fetchone():
         raise ValueError(f"unknown account {ctx.account!r}")
-    matches = [image for image in PUBLIC_IMAGES if image.platform.lower() == platform.lower()]
-    if not matches:
-        known = ", ".join(image.platform for image in PUBLIC_IMAGES)
-        raise ValueError(f"unknown platform {platform!r}; one of {known}")
+    os_image = _public_image(platform)
     if any(size < 10 for size in data_disk_sizes):
         raise ValueError("a data disk has at least 10 GiB")
-    os_image = matches[0]
     instance_id = _fresh(ctx, "ins", "instances", "instance_id")
     ctx.db.execute(
         "INSERT INTO instances VALUES "
@@ -91,6 +94,105 @@ def add_instance(
         )
     row = ctx.db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
     return instances.render(ctx.db, row)
+
+
+MIN_SYSTEM_DISK, MAX_SYSTEM_DISK = 20, 1024
+MIN_DATA_DISK, MAX_DATA_DISK = 10, 32000
+
+
+def add_image(
+    ctx: CallContext,
+    *,
+    image_id: str | None,
+    name: str | None,
+    description: str,
+    platform: str,
+    size: int,
+    data_disk_sizes: tuple[int, ...],
+) -> dict[str, Any]:
+    """A NORMAL custom image of `ctx.account` in `ctx.region`, made outside any API call (as by
+    Packer from a temporary instance that is gone since): CREATE_IMAGE, untagged, backed by a
+    NORMAL snapshot of each disk in CBS. Returns its API object (plus `Region`).
+
+    ValueError for bad input; API rules keep their real codes (`InvalidImageName.Duplicate`, ...).
+    """
+    if not is_region(ctx.region):
+        raise ValueError(f"unknown region {ctx.region!r}")
+    if not ctx.db.execute("SELECT 1 FROM accounts WHERE uin=?", (ctx.account,)).fetchone():
+        raise ValueError(f"unknown account {ctx.account!r}")
+    os_image = _public_image(platform)
+    if not MIN_SYSTEM_DISK <= size <= MAX_SYSTEM_DISK:
+        raise ValueError(
+            f"a system disk has {MIN_SYSTEM_DISK} to {MAX_SYSTEM_DISK} GiB, not {size}"
+        )
+    if any(not MIN_DATA_DISK <= extra <= MAX_DATA_DISK for extra in data_disk_sizes):
+        raise ValueError(f"a data disk has {MIN_DATA_DISK} to {MAX_DATA_DISK} GiB")
+    try:
+        if image_id is not None:
+            images.check_image_id(image_id)
+            taken = ctx.db.execute(
+                "SELECT owner, region FROM images WHERE image_id=?", (image_id,)
+            ).fetchone()
+            if taken is not None:
+                owner = f"account {taken['owner']}" if taken["owner"] else "a public image"
+                raise ValueError(
+                    f"the image ID {image_id} is already used ({owner}, {taken['region']})"
+                )
+        chosen = image_id or images.fresh_image_id(ctx)
+        name = f"image-{chosen[4:]}" if name is None else name
+        images.check_name(ctx, name)
+        images.check_description(description)
+        images.check_quota(ctx, ctx.region)
+    except ApiError as error:
+        raise ValueError(str(error)) from error
+    zone = zones(ctx.region)[0]
+    sizes = [("SYSTEM_DISK", size)] + [("DATA_DISK", extra) for extra in data_disk_sizes]
+    bound = [
+        snapshots.create(
+            ctx, region=ctx.region, zone=zone, disk_id=_fresh_disk_id(ctx), usage=usage,
+            size=disk_size, name=f"Created by CreateImage {name}", ready_at=ctx.now,
+        )
+        for usage, disk_size in sizes
+    ]
+    drawn = images.insert(
+        ctx,
+        NewImage(
+            owner=ctx.account, region=ctx.region, kind="PRIVATE_IMAGE", name=name,
+            description=description, source="CREATE_IMAGE", platform=os_image.platform,
+            os_name=os_image.name, architecture="x86_64", size=size, state="NORMAL",
+            outcome="NORMAL", started_at=ctx.now, ready_at=ctx.now,
+            cloudinit=os_image.cloudinit,
+        ),
+        [],
+    )
+    # `images.insert` draws its own ID; give the image the chosen one before binding snapshots.
+    ctx.db.execute("UPDATE images SET image_id=? WHERE image_id=?", (chosen, drawn))
+    for position, snapshot_id in enumerate(bound):
+        ctx.db.execute(
+            "INSERT INTO image_snapshots VALUES (?, ?, ?)", (chosen, snapshot_id, position)
+        )
+    row = ctx.db.execute("SELECT * FROM images WHERE image_id=?", (chosen,)).fetchone()
+    return {**images.render(ctx, row), "Region": ctx.region}
+
+
+def _public_image(platform: str) -> PublicImage:
+    matches = [image for image in PUBLIC_IMAGES if image.platform.lower() == platform.lower()]
+    if not matches:
+        known = ", ".join(image.platform for image in PUBLIC_IMAGES)
+        raise ValueError(f"unknown platform {platform!r}; one of {known}")
+    return matches[0]
+
+
+def _fresh_disk_id(ctx: CallContext) -> str:
+    """A disk ID that no disk and no snapshot uses (the disk itself is gone)."""
+    while True:
+        candidate = new_id("disk", ctx.rng)
+        used = ctx.db.execute(
+            "SELECT 1 FROM disks WHERE disk_id=?1 UNION SELECT 1 FROM snapshots WHERE disk_id=?1",
+            (candidate,),
+        ).fetchone()
+        if used is None:
+            return candidate
 
 
 def _fresh(ctx: CallContext, prefix: str, table: str, column: str) -> str:

@@ -187,6 +187,31 @@ class CloudSim:
             region=region,
         )
 
+    def add_image(
+        self,
+        region: str,
+        *,
+        image_id: str | None = None,
+        name: str | None = None,
+        account: str | None = None,
+        description: str = "",
+        platform: str = "TencentOS",
+        size_gb: int = 50,
+        data_disk_sizes: tuple[int, ...] = (),
+    ) -> dict[str, Any]:
+        """Create a NORMAL, untagged custom image as if built outside the API (e.g. by Packer):
+        ImageSource CREATE_IMAGE, a snapshot of each disk in CBS. `image_id` (`img-` + 8 of
+        [0-9a-z], unused) defaults to a fresh one, `name` to `image-<id suffix>`; returns the
+        image with the API's field names (plus `Region`). ValueError on bad input."""
+        return self._admin(
+            lambda ctx: admin.add_image(
+                ctx, image_id=image_id, name=name, description=description, platform=platform,
+                size=size_gb, data_disk_sizes=tuple(data_disk_sizes),
+            ),
+            account=account,
+            region=region,
+        )
+
     def instances(self, account: str | None = None) -> list[dict[str, Any]]:
         """Instances with the API's field names (plus `Region` and `Owner`)."""
         return self._admin(lambda ctx: admin.list_instances(ctx.db, account))

@@ -163,6 +163,40 @@ def add_instance(
         click.echo(f"{row['InstanceId']} in {row['Placement']['Zone']}")
 
 
+@cloud.command("add-image")
+@click.option("--region", required=True, help="Region of the image.")
+@click.option("--image-id", default=None, metavar="IMG",
+              help="Image ID, img- and 8 of [0-9a-z] (default: a fresh one).")
+@click.option("--name", default=None, help="Image name, unique in the region (default: "
+              "image-<id suffix>).")
+@click.option("--description", default="", help="Image description.")
+@click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
+@click.option("--platform", default="TencentOS", show_default=True,
+              help="TencentOS, CentOS, Ubuntu or Windows.")
+@click.option("--size", type=int, default=50, show_default=True, metavar="GIB",
+              help="System disk size.")
+@click.option("--data-disk", "data_disks", type=int, multiple=True, metavar="GIB",
+              help="Add a data disk of this size (repeatable).")
+@_FORMAT
+@_database_options
+def add_image(
+    *, region: str, image_id: str | None, name: str | None, description: str,
+    account: str | None, platform: str, size: int, data_disks: tuple[int, ...],
+    output_format: str, db: str | None, stack_dir: Path | None, path: Path | None,
+) -> None:
+    """Create a NORMAL custom image as if built outside the stack (e.g. by Packer), with a
+    snapshot of each disk."""
+    with _open_cloud(db, stack_dir, path) as sim:
+        row = sim.add_image(
+            region, image_id=image_id, name=name, account=account, description=description,
+            platform=platform, size_gb=size, data_disk_sizes=data_disks,
+        )
+    if output_format == "json":
+        click.echo(json.dumps(row, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{row['ImageId']} ({row['ImageName']}) in {row['Region']}")
+
+
 @cloud.command("add-account")
 @click.option("--uin", default=None, help="Account ID (default: the next free one).")
 @_FORMAT

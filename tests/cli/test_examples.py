@@ -14,6 +14,14 @@ from .conftest import EXAMPLES, copy_example
 from .runner import run_cli
 
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "stack.yaml").exists())
+PREPARE: dict[str, tuple[str, ...]] = {
+    # Packer built img-pkrdemo1 outside the stack: the README's first step simulates that build.
+    "packer-distribution": (
+        "cloud", "add-image", "--region", "ap-guangzhou", "--image-id", "img-pkrdemo1",
+        "--name", "packer-web-20261101",
+    ),
+}
+"""The `reconciler ...` step an example's README runs (on the stack directory) before planning."""
 
 
 def test_there_are_examples() -> None:
@@ -27,6 +35,9 @@ def test_plan_apply_then_no_changes(example: str, tmp_path: Path, cloud_db: Path
     stack = copy_example(example, tmp_path)
     db = ("--db", str(cloud_db))
     planfile = tmp_path / "plan.json"
+    if example in PREPARE:
+        prepared = run_cli(*PREPARE[example], str(stack), *db)
+        assert prepared.exit_code == 0, prepared.stdout + prepared.stderr
 
     first = run_cli("plan", str(stack), *db, "--detailed-exitcode", "--out", str(planfile))
     assert first.exit_code == 2, first.stdout + first.stderr
@@ -53,6 +64,14 @@ def test_plan_apply_then_no_changes(example: str, tmp_path: Path, cloud_db: Path
         for c in json.loads(planfile.read_text())["changes"]
         if c["address"].startswith("image.")
     }
+
+
+@pytest.mark.parametrize("example", sorted(PREPARE))
+def test_the_readme_shows_the_preparation_step(example: str) -> None:
+    readme = (EXAMPLES / example / "README.md").read_text(encoding="utf-8")
+    step = " ".join(("reconciler", *PREPARE[example], f"manifests/{example}"))
+    assert step in readme.splitlines()
+    assert readme.index(step) < readme.index(f"reconciler plan manifests/{example}")
 
 
 def test_quickstart_json_plan_is_only_json(quickstart: Path, cloud_db: Path) -> None:
