@@ -30,7 +30,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; usage errors exit 1 (never 2, which means "changes" with --detailed-exitcode)."""
+    """Run the CLI; usage errors exit 1 (2 means "changes" with --detailed-exitcode)."""
     try:
         code = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
     except click.exceptions.Abort:

@@ -69,7 +69,8 @@ class ProviderError(ReconcilerError):
         self.code = code
         self.message = message
         self.request_id = request_id
-        super().__init__(f"{code}: {message}" + (f" (RequestId {request_id})" if request_id else ""))
+        suffix = f" (RequestId {request_id})" if request_id else ""
+        super().__init__(f"{code}: {message}{suffix}")
 
 
 class TransientError(ProviderError):

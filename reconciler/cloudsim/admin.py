@@ -78,8 +78,17 @@ def add_instance(
     ctx.db.execute(
         "INSERT INTO instances VALUES "
         "(?, ?, ?, ?, ?, 'S5.MEDIUM2', 'RUNNING', ?, ?, ?, 'x86_64', ?)",
-        (instance_id, ctx.account, ctx.region, zone, f"instance-{instance_id[4:]}",
-         public_image_id(ctx.region, os_image), os_image.name, os_image.platform, ctx.now),
+        (
+            instance_id,
+            ctx.account,
+            ctx.region,
+            zone,
+            f"instance-{instance_id[4:]}",
+            public_image_id(ctx.region, os_image),
+            os_image.name,
+            os_image.platform,
+            ctx.now,
+        ),
     )
     sizes = [("SYSTEM_DISK", SYSTEM_DISK_SIZE)] + [("DATA_DISK", size) for size in data_disk_sizes]
     for position, (usage, size) in enumerate(sizes):
@@ -89,8 +98,14 @@ def add_instance(
             (disk_id, instance_id, usage, size, position),
         )
         snapshots.create(
-            ctx, region=ctx.region, zone=zone, disk_id=disk_id, usage=usage, size=size,
-            name=f"{instance_id} {usage.lower().replace('_', ' ')}", ready_at=ctx.now,
+            ctx,
+            region=ctx.region,
+            zone=zone,
+            disk_id=disk_id,
+            usage=usage,
+            size=size,
+            name=f"{instance_id} {usage.lower().replace('_', ' ')}",
+            ready_at=ctx.now,
         )
     row = ctx.db.execute("SELECT * FROM instances WHERE instance_id=?", (instance_id,)).fetchone()
     return instances.render(ctx.db, row)
@@ -149,18 +164,34 @@ def add_image(
     sizes = [("SYSTEM_DISK", size)] + [("DATA_DISK", extra) for extra in data_disk_sizes]
     bound = [
         snapshots.create(
-            ctx, region=ctx.region, zone=zone, disk_id=_fresh_disk_id(ctx), usage=usage,
-            size=disk_size, name=f"Created by CreateImage {name}", ready_at=ctx.now,
+            ctx,
+            region=ctx.region,
+            zone=zone,
+            disk_id=_fresh_disk_id(ctx),
+            usage=usage,
+            size=disk_size,
+            name=f"Created by CreateImage {name}",
+            ready_at=ctx.now,
         )
         for usage, disk_size in sizes
     ]
     drawn = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account, region=ctx.region, kind="PRIVATE_IMAGE", name=name,
-            description=description, source="CREATE_IMAGE", platform=os_image.platform,
-            os_name=os_image.name, architecture="x86_64", size=size, state="NORMAL",
-            outcome="NORMAL", started_at=ctx.now, ready_at=ctx.now,
+            owner=ctx.account,
+            region=ctx.region,
+            kind="PRIVATE_IMAGE",
+            name=name,
+            description=description,
+            source="CREATE_IMAGE",
+            platform=os_image.platform,
+            os_name=os_image.name,
+            architecture="x86_64",
+            size=size,
+            state="NORMAL",
+            outcome="NORMAL",
+            started_at=ctx.now,
+            ready_at=ctx.now,
             cloudinit=os_image.cloudinit,
         ),
         [],

@@ -84,9 +84,7 @@ def delete_snapshots(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]
             row = images.get_owned(ctx, image["image_id"])
             busy = row["state"] in images.BUSY_STATES
             if busy or images.shared_accounts(ctx.db, row["image_id"]):
-                raise ApiError(
-                    "ResourceBusy", f"The image `{row['image_id']}` is busy or shared."
-                )
+                raise ApiError("ResourceBusy", f"The image `{row['image_id']}` is busy or shared.")
     for snapshot_id in snapshot_ids:
         for image in snapshots.bound_images(ctx.db, snapshot_id):
             images.delete(ctx.db, images.get_owned(ctx, image["image_id"]))

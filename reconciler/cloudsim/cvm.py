@@ -18,8 +18,16 @@ from reconciler.cloudsim.params import BOOL, FILTERS, INT, STR, STRS, ListOf, ob
 from reconciler.cloudsim.regions import MAINLAND, is_region, zones
 
 _IMAGE_FILTERS = frozenset(
-    {"image-id", "image-type", "image-name", "platform", "tag-key", "tag-value",
-     "dedicated-cluster-id", "cdc-cache-status"}
+    {
+        "image-id",
+        "image-type",
+        "image-name",
+        "platform",
+        "tag-key",
+        "tag-value",
+        "dedicated-cluster-id",
+        "cdc-cache-status",
+    }
 )
 _COS_URL = re.compile(
     r"^https?://[a-z0-9][a-z0-9-]*\.cosd?\.(?:[a-z0-9-]+\.)?myqcloud\.com/\S+$", re.IGNORECASE
@@ -41,8 +49,11 @@ IMPORT_OS: Mapping[str, tuple[tuple[str, ...], str]] = {
 """What DescribeImportImageOs offers (the official example's list, plus newer versions)."""
 _IMPORT_ARCHITECTURES = {"x86_64": "x86_64", "i386": "i386", "arm_64": "arm"}
 _TAG_SPECIFICATION = ListOf(
-    obj(("ResourceType", "Tags"), ResourceType=STR,
-        Tags=ListOf(obj(("Key", "Value"), Key=STR, Value=STR)))
+    obj(
+        ("ResourceType", "Tags"),
+        ResourceType=STR,
+        Tags=ListOf(obj(("Key", "Value"), Key=STR, Value=STR)),
+    )
 )
 
 
@@ -132,8 +143,13 @@ def create_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     if instance_id is not None:
         bound = [
             snapshots.create(
-                ctx, region=ctx.region, zone=origin["zone"], disk_id=disk["disk_id"],
-                usage=disk["usage"], size=disk["size"], name=f"Created by CreateImage {name}",
+                ctx,
+                region=ctx.region,
+                zone=origin["zone"],
+                disk_id=disk["disk_id"],
+                usage=disk["usage"],
+                size=disk["size"],
+                name=f"Created by CreateImage {name}",
                 ready_at=ready_at,
             )
             for disk in disks
@@ -143,14 +159,21 @@ def create_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     image_id = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account, region=ctx.region, kind="PRIVATE_IMAGE", name=name,
-            description=description, source="CREATE_IMAGE",
+            owner=ctx.account,
+            region=ctx.region,
+            kind="PRIVATE_IMAGE",
+            name=name,
+            description=description,
+            source="CREATE_IMAGE",
             platform=origin["platform"] if origin else "Other",
             os_name=origin["os_name"] if origin else "Other Linux",
             architecture=origin["architecture"] if origin else "x86_64",
-            size=disks[0]["size"], state="CREATING",
-            outcome="CREATEFAILED" if failed else "NORMAL", started_at=ctx.now,
-            ready_at=ready_at, family=family,
+            size=disks[0]["size"],
+            state="CREATING",
+            outcome="CREATEFAILED" if failed else "NORMAL",
+            started_at=ctx.now,
+            ready_at=ready_at,
+            family=family,
         ),
         bound,
     )
@@ -167,9 +190,7 @@ def _check_attributes(ctx: CallContext, name: str, description: str, family: str
 
 def _dry_run(params: Mapping[str, Any]) -> None:
     if params.get("DryRun"):
-        raise ApiError(
-            "DryRunOperation", "Request would have succeeded, but DryRun flag is set."
-        )
+        raise ApiError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
 
 
 def _tag_specification(params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -194,7 +215,9 @@ def _tag_specification(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _tag_new_image(ctx: CallContext, image_id: str, tags: list[tuple[str, str]]) -> None:
     tagstore.put_tags(
-        ctx.db, tagstore.image_key(ctx.account, ctx.region, image_id), tags,
+        ctx.db,
+        tagstore.image_key(ctx.account, ctx.region, image_id),
+        tags,
         code="InvalidParameterValue.TagQuotaLimitExceeded",
     )
 
@@ -328,25 +351,48 @@ def import_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     zone = zones(ctx.region)[0]
     bound = [
         snapshots.create(
-            ctx, region=ctx.region, zone=zone, disk_id="", usage="SYSTEM_DISK", size=size,
-            name=f"Created by ImportImage {name}", ready_at=ready_at,
+            ctx,
+            region=ctx.region,
+            zone=zone,
+            disk_id="",
+            usage="SYSTEM_DISK",
+            size=size,
+            name=f"Created by ImportImage {name}",
+            ready_at=ready_at,
         )
     ] + [
         snapshots.create(
-            ctx, region=ctx.region, zone=zone, disk_id="", usage="DATA_DISK", size=50,
-            name=f"Created by ImportImage {name}", ready_at=ready_at,
+            ctx,
+            region=ctx.region,
+            zone=zone,
+            disk_id="",
+            usage="DATA_DISK",
+            size=50,
+            name=f"Created by ImportImage {name}",
+            ready_at=ready_at,
         )
         for _ in data_disks
     ]
     image_id = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account, region=ctx.region, kind="PRIVATE_IMAGE", name=name,
-            description=description, source="EXTERNAL_IMPORT",
-            platform="Windows" if windows else os_type, os_name=f"{os_type} {os_version} 64位",
-            architecture=_IMPORT_ARCHITECTURES[architecture], size=size, state="IMPORTING",
-            outcome="IMPORTFAILED" if failed else "NORMAL", started_at=ctx.now,
-            ready_at=ready_at, license_type=license_type, boot_mode=boot_mode, family=family,
+            owner=ctx.account,
+            region=ctx.region,
+            kind="PRIVATE_IMAGE",
+            name=name,
+            description=description,
+            source="EXTERNAL_IMPORT",
+            platform="Windows" if windows else os_type,
+            os_name=f"{os_type} {os_version} 64位",
+            architecture=_IMPORT_ARCHITECTURES[architecture],
+            size=size,
+            state="IMPORTING",
+            outcome="IMPORTFAILED" if failed else "NORMAL",
+            started_at=ctx.now,
+            ready_at=ready_at,
+            license_type=license_type,
+            boot_mode=boot_mode,
+            family=family,
             cloudinit=not windows,
         ),
         bound,
@@ -413,29 +459,48 @@ def sync_images(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     for region in regions:
         bound = [
             snapshots.create(
-                ctx, region=region, zone=zones(region)[0], disk_id="",
-                usage=snap["DiskUsage"], size=snap["DiskSize"],
-                name=f"Copied for SyncImages {source['image_id']}", ready_at=ready_at,
+                ctx,
+                region=region,
+                zone=zones(region)[0],
+                disk_id="",
+                usage=snap["DiskUsage"],
+                size=snap["DiskSize"],
+                name=f"Copied for SyncImages {source['image_id']}",
+                ready_at=ready_at,
             )
             for snap in source_snapshots
         ]
         copy_id = images.insert(
             ctx,
             NewImage(
-                owner=ctx.account, region=region, kind="PRIVATE_IMAGE", name=name,
-                description=source["description"], source=source["source"],
-                platform=source["platform"], os_name=source["os_name"],
-                architecture=source["architecture"], size=source["size"], state="SYNCING",
-                outcome="NORMAL", started_at=ctx.now, ready_at=ready_at,
-                license_type=source["license_type"], boot_mode=source["boot_mode"],
-                family=source["family"], deprecated=bool(source["deprecated"]),
-                cloudinit=bool(source["cloudinit"]), copied_from=source["image_id"],
+                owner=ctx.account,
+                region=region,
+                kind="PRIVATE_IMAGE",
+                name=name,
+                description=source["description"],
+                source=source["source"],
+                platform=source["platform"],
+                os_name=source["os_name"],
+                architecture=source["architecture"],
+                size=source["size"],
+                state="SYNCING",
+                outcome="NORMAL",
+                started_at=ctx.now,
+                ready_at=ready_at,
+                license_type=source["license_type"],
+                boot_mode=source["boot_mode"],
+                family=source["family"],
+                deprecated=bool(source["deprecated"]),
+                cloudinit=bool(source["cloudinit"]),
+                copied_from=source["image_id"],
             ),
             bound,
         )
         if ctx.settings.copy_tags_on_sync and source["owner"] == ctx.account:
             tagstore.put_tags(
-                ctx.db, tagstore.image_key(ctx.account, region, copy_id), source_tags,
+                ctx.db,
+                tagstore.image_key(ctx.account, region, copy_id),
+                source_tags,
                 code="InvalidParameterValue.TagQuotaLimitExceeded",
             )
         copies.append({"ImageId": copy_id, "Region": region})
@@ -485,9 +550,7 @@ def modify_image_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[str
     if "ImageDeprecated" in params:
         updates["deprecated"] = int(params["ImageDeprecated"])
     for column, value in updates.items():
-        ctx.db.execute(
-            f"UPDATE images SET {column}=? WHERE image_id=?", (value, row["image_id"])
-        )
+        ctx.db.execute(f"UPDATE images SET {column}=? WHERE image_id=?", (value, row["image_id"]))
     return {}
 
 
@@ -642,32 +705,66 @@ ACTIONS: Mapping[str, Action] = {
         describe_images,
     ),
     "CreateImage": Action(
-        obj(("ImageName",), ImageName=STR, InstanceId=STR, ImageDescription=STR,
-            ForcePoweroff=STR, Sysprep=STR, DataDiskIds=STRS, SnapshotIds=STRS, DryRun=BOOL,
-            ImageFamily=STR, **_TAG_SPEC),
+        obj(
+            ("ImageName",),
+            ImageName=STR,
+            InstanceId=STR,
+            ImageDescription=STR,
+            ForcePoweroff=STR,
+            Sysprep=STR,
+            DataDiskIds=STRS,
+            SnapshotIds=STRS,
+            DryRun=BOOL,
+            ImageFamily=STR,
+            **_TAG_SPEC,
+        ),
         create_image,
     ),
     "ImportImage": Action(
-        obj(("Architecture", "OsType", "OsVersion", "ImageUrl", "ImageName"),
-            Architecture=STR, OsType=STR, OsVersion=STR, ImageUrl=STR, ImageName=STR,
-            ImageDescription=STR, DryRun=BOOL, Force=BOOL, LicenseType=STR, BootMode=STR,
-            ImageFamily=STR, ImportImageDataDiskList=ListOf(obj(("ImageUrl",), ImageUrl=STR)),
-            **_TAG_SPEC),
+        obj(
+            ("Architecture", "OsType", "OsVersion", "ImageUrl", "ImageName"),
+            Architecture=STR,
+            OsType=STR,
+            OsVersion=STR,
+            ImageUrl=STR,
+            ImageName=STR,
+            ImageDescription=STR,
+            DryRun=BOOL,
+            Force=BOOL,
+            LicenseType=STR,
+            BootMode=STR,
+            ImageFamily=STR,
+            ImportImageDataDiskList=ListOf(obj(("ImageUrl",), ImageUrl=STR)),
+            **_TAG_SPEC,
+        ),
         import_image,
     ),
     "SyncImages": Action(
-        obj(("ImageIds", "DestinationRegions"), ImageIds=STRS, DestinationRegions=STRS,
-            DryRun=BOOL, ImageName=STR, ImageSetRequired=BOOL, Encrypt=BOOL, KmsKeyId=STR),
+        obj(
+            ("ImageIds", "DestinationRegions"),
+            ImageIds=STRS,
+            DestinationRegions=STRS,
+            DryRun=BOOL,
+            ImageName=STR,
+            ImageSetRequired=BOOL,
+            Encrypt=BOOL,
+            KmsKeyId=STR,
+        ),
         sync_images,
     ),
     "ModifyImageAttribute": Action(
-        obj(("ImageId",), ImageId=STR, ImageName=STR, ImageDescription=STR, ImageFamily=STR,
-            ImageDeprecated=BOOL),
+        obj(
+            ("ImageId",),
+            ImageId=STR,
+            ImageName=STR,
+            ImageDescription=STR,
+            ImageFamily=STR,
+            ImageDeprecated=BOOL,
+        ),
         modify_image_attribute,
     ),
     "ModifyImageSharePermission": Action(
-        obj(("ImageId", "AccountIds", "Permission"), ImageId=STR, AccountIds=STRS,
-            Permission=STR),
+        obj(("ImageId", "AccountIds", "Permission"), ImageId=STR, AccountIds=STRS, Permission=STR),
         modify_image_share_permission,
     ),
     "DescribeImageSharePermission": Action(

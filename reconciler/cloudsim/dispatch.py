@@ -65,8 +65,12 @@ class CloudSim:
         request_id = str(uuid.uuid4())
         try:
             body = self._answer(
-                account=account, service=service, version=version, action=action,
-                region=region, params=params,
+                account=account,
+                service=service,
+                version=version,
+                action=action,
+                region=region,
+                params=params,
             )
         except ApiError as error:
             return {
@@ -205,8 +209,13 @@ class CloudSim:
         image with the API's field names (plus `Region`). ValueError on bad input."""
         return self._admin(
             lambda ctx: admin.add_image(
-                ctx, image_id=image_id, name=name, description=description, platform=platform,
-                size=size_gb, data_disk_sizes=tuple(data_disk_sizes),
+                ctx,
+                image_id=image_id,
+                name=name,
+                description=description,
+                platform=platform,
+                size=size_gb,
+                data_disk_sizes=tuple(data_disk_sizes),
             ),
             account=account,
             region=region,

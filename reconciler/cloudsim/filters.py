@@ -42,9 +42,7 @@ def page(items: Sequence[T], params: Mapping[str, Any], *, default: int = 20) ->
     if offset < 0:
         raise ApiError("InvalidParameterValue", f"Offset must not be negative, not {offset}.")
     if limit > 100:
-        raise ApiError(
-            "InvalidParameterValue.LimitExceeded", f"Limit is at most 100, not {limit}."
-        )
+        raise ApiError("InvalidParameterValue.LimitExceeded", f"Limit is at most 100, not {limit}.")
     if limit < 1:
         raise ApiError("InvalidParameterValue", f"Limit must be at least 1, not {limit}.")
     return list(items[offset : offset + limit])

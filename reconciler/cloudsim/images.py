@@ -62,11 +62,31 @@ def insert(ctx: CallContext, image: NewImage, snapshot_ids: Sequence[str]) -> st
     db.execute(
         "INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "?, ?)",
-        (image_id, image.owner, image.region, image.kind, image.name, image.description,
-         image.source, image.platform, image.os_name, image.architecture, image.size,
-         image.state, image.outcome, image.started_at, image.ready_at, ctx.now,
-         image.license_type, image.boot_mode, image.family, int(image.deprecated),
-         image.creator or image.owner, int(image.cloudinit), image.copied_from),
+        (
+            image_id,
+            image.owner,
+            image.region,
+            image.kind,
+            image.name,
+            image.description,
+            image.source,
+            image.platform,
+            image.os_name,
+            image.architecture,
+            image.size,
+            image.state,
+            image.outcome,
+            image.started_at,
+            image.ready_at,
+            ctx.now,
+            image.license_type,
+            image.boot_mode,
+            image.family,
+            int(image.deprecated),
+            image.creator or image.owner,
+            int(image.cloudinit),
+            image.copied_from,
+        ),
     )
     for position, snapshot_id in enumerate(snapshot_ids):
         db.execute(

@@ -56,7 +56,9 @@ def render(db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "InstanceChargeType": "POSTPAID_BY_HOUR",
         "InstanceType": row["instance_type"],
         "SystemDisk": {
-            "DiskSize": system["size"], "CdcId": "", "DiskId": system["disk_id"],
+            "DiskSize": system["size"],
+            "CdcId": "",
+            "DiskId": system["disk_id"],
             "DiskType": "CLOUD_PREMIUM",
         },
         "Placement": {"HostId": "", "ProjectId": 0, "HostIds": [], "Zone": row["zone"]},
@@ -66,20 +68,29 @@ def render(db: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "InstanceName": row["name"],
         "DataDisks": [
             {
-                "DeleteWithInstance": True, "Encrypt": False, "CdcId": "",
-                "DiskType": "CLOUD_PREMIUM", "ThroughputPerformance": 0, "KmsKeyId": "",
-                "DiskSize": disk["size"], "DiskId": disk["disk_id"],
+                "DeleteWithInstance": True,
+                "Encrypt": False,
+                "CdcId": "",
+                "DiskType": "CLOUD_PREMIUM",
+                "ThroughputPerformance": 0,
+                "KmsKeyId": "",
+                "DiskSize": disk["size"],
+                "DiskId": disk["disk_id"],
             }
             for disk in disks[1:]
         ],
         "IsolatedSource": "NOTISOLATED",
         "VirtualPrivateCloud": {
-            "SubnetId": "subnet-demo0001", "AsVpcGateway": False, "Ipv6AddressCount": 0,
-            "VpcId": "vpc-demo0001", "PrivateIpAddresses": [],
+            "SubnetId": "subnet-demo0001",
+            "AsVpcGateway": False,
+            "Ipv6AddressCount": 0,
+            "VpcId": "vpc-demo0001",
+            "PrivateIpAddresses": [],
         },
         "LatestOperationRequestId": "",
         "InternetAccessible": {
-            "PublicIpAssigned": False, "InternetChargeType": "TRAFFIC_POSTPAID_BY_HOUR",
+            "PublicIpAssigned": False,
+            "InternetChargeType": "TRAFFIC_POSTPAID_BY_HOUR",
             "InternetMaxBandwidthOut": 0,
         },
         "HpcClusterId": "",
@@ -91,8 +102,11 @@ _INSTANCE_FILTERS = frozenset(
     {"zone", "instance-id", "instance-name", "instance-state", "image-id"}
 )
 _INSTANCE_FIELD = {
-    "zone": "zone", "instance-id": "instance_id", "instance-name": "name",
-    "instance-state": "state", "image-id": "image_id",
+    "zone": "zone",
+    "instance-id": "instance_id",
+    "instance-name": "name",
+    "instance-state": "state",
+    "image-id": "image_id",
 }
 
 
@@ -125,9 +139,7 @@ def describe_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
     }
 
 
-def _matches(
-    db: sqlite3.Connection, row: sqlite3.Row, by_name: dict[str, list[str]]
-) -> bool:
+def _matches(db: sqlite3.Connection, row: sqlite3.Row, by_name: dict[str, list[str]]) -> bool:
     tags = dict(tagstore.tags_of(db, _tag_key(row)))
     for name, values in by_name.items():
         if name == "tag-key":

@@ -82,9 +82,19 @@ def seed_inventory(db: sqlite3.Connection, now: float) -> None:
                 "INSERT INTO images VALUES (?, '', ?, 'PUBLIC_IMAGE', ?, ?, 'OFFICIAL', ?, ?, "
                 "'x86_64', ?, 'NORMAL', 'NORMAL', ?, ?, ?, 'TencentCloud', 'Legacy BIOS', '', 0, "
                 "'tencent', ?, '')",
-                (public_image_id(region, image), region, image.name, image.name, image.platform,
-                 image.name, image.size, PUBLISHED_AT, PUBLISHED_AT, PUBLISHED_AT,
-                 int(image.cloudinit)),
+                (
+                    public_image_id(region, image),
+                    region,
+                    image.name,
+                    image.name,
+                    image.platform,
+                    image.name,
+                    image.size,
+                    PUBLISHED_AT,
+                    PUBLISHED_AT,
+                    PUBLISHED_AT,
+                    int(image.cloudinit),
+                ),
             )
     for demo in DEMO_INSTANCES:
         _seed_instance(db, demo, now)
@@ -96,8 +106,17 @@ def _seed_instance(db: sqlite3.Connection, demo: DemoInstance, now: float) -> No
     db.execute(
         "INSERT INTO instances VALUES "
         "(?, ?, ?, ?, ?, 'S5.MEDIUM2', 'RUNNING', ?, ?, ?, 'x86_64', ?)",
-        (instance_id, OWN_ACCOUNT, demo.region, zone, f"demo-{demo.os.platform.lower()}-{n}",
-         public_image_id(demo.region, demo.os), demo.os.name, demo.os.platform, now),
+        (
+            instance_id,
+            OWN_ACCOUNT,
+            demo.region,
+            zone,
+            f"demo-{demo.os.platform.lower()}-{n}",
+            public_image_id(demo.region, demo.os),
+            demo.os.name,
+            demo.os.platform,
+            now,
+        ),
     )
     disks = [(f"disk-demo{n}", "SYSTEM_DISK", SYSTEM_DISK_SIZE, f"snap-demo{n}")]
     if demo.data_disk_size:
@@ -110,6 +129,16 @@ def _seed_instance(db: sqlite3.Connection, demo: DemoInstance, now: float) -> No
         )
         db.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (snapshot_id, OWN_ACCOUNT, demo.region, zone, disk_id, usage, size,
-             f"{instance_id} {usage.lower().replace('_', ' ')}", now, now),
+            (
+                snapshot_id,
+                OWN_ACCOUNT,
+                demo.region,
+                zone,
+                disk_id,
+                usage,
+                size,
+                f"{instance_id} {usage.lower().replace('_', ' ')}",
+                now,
+                now,
+            ),
         )

@@ -90,8 +90,13 @@ def render(ctx: CallContext, row: sqlite3.Row) -> dict[str, Any]:
     created = iso_time(row["created_at"]).replace("T", " ")[:19]
     return {
         "Placement": {
-            "CageId": "", "Zone": row["zone"], "ProjectId": 0, "CdcName": "", "CdcId": "",
-            "ProjectName": "", "DedicatedClusterId": "",
+            "CageId": "",
+            "Zone": row["zone"],
+            "ProjectId": 0,
+            "CdcName": "",
+            "CdcId": "",
+            "ProjectName": "",
+            "DedicatedClusterId": "",
         },
         "CopyFromRemote": False,
         "SnapshotState": state(row, ctx.now),

@@ -64,8 +64,19 @@ CREATE INDEX call_log_by_action ON call_log(action, account, region, at);
 """
 
 CLOUD_TABLES: tuple[str, ...] = (
-    "image_shares", "image_snapshots", "images", "snapshots", "disks", "instances", "accounts",
-    "tags", "faults", "throttles", "latencies", "call_log", "counters",
+    "image_shares",
+    "image_snapshots",
+    "images",
+    "snapshots",
+    "disks",
+    "instances",
+    "accounts",
+    "tags",
+    "faults",
+    "throttles",
+    "latencies",
+    "call_log",
+    "counters",
 )
 """Tables `reset` empties (settings are kept; other tools' tables in the file are untouched)."""
 

@@ -30,11 +30,7 @@ _TAGS = ListOf(obj(("TagKey", "TagValue"), TagKey=STR, TagValue=STR))
 def parse_resource(ctx: CallContext, name: str) -> ResourceKey:
     """The tag-store key of a six-segment name (else `...ResourceDescriptionError`)."""
     match = _RESOURCE.match(name)
-    if (
-        match is None
-        or not is_region(match["region"])
-        or match["uin"] not in {"", ctx.account}
-    ):
+    if match is None or not is_region(match["region"]) or match["uin"] not in {"", ctx.account}:
         raise ApiError(
             "InvalidParameterValue.ResourceDescriptionError",
             f"`{name}` is not a resource of this account "
@@ -45,8 +41,10 @@ def parse_resource(ctx: CallContext, name: str) -> ResourceKey:
 
 def exists(ctx: CallContext, resource: ResourceKey) -> bool:
     """Whether a resource the simulated cloud models exists (other kinds are taken on trust)."""
-    table = {("cvm", "image"): ("images", "image_id", "owner"),
-             ("cvm", "instance"): ("instances", "instance_id", "account")}
+    table = {
+        ("cvm", "image"): ("images", "image_id", "owner"),
+        ("cvm", "instance"): ("instances", "instance_id", "account"),
+    }
     known = table.get((resource.service, resource.prefix))
     if known is None:
         return True
@@ -157,8 +155,9 @@ def describe_resource_tags_by_resource_ids(
         for resource_id in dict.fromkeys(ids)
         for key, value in tagstore.tags_of(
             ctx.db,
-            ResourceKey(ctx.account, region, params["ServiceType"], params["ResourcePrefix"],
-                        resource_id),
+            ResourceKey(
+                ctx.account, region, params["ServiceType"], params["ResourcePrefix"], resource_id
+            ),
         )
     ]
     return {
@@ -177,14 +176,25 @@ ACTIONS: Mapping[str, Action] = {
         obj(("ResourceList", "TagKeys"), ResourceList=STRS, TagKeys=STRS), untag_resources
     ),
     "ModifyResourceTags": Action(
-        obj(("Resource",), Resource=STR, ReplaceTags=_TAGS,
-            DeleteTags=ListOf(obj(("TagKey",), TagKey=STR))),
+        obj(
+            ("Resource",),
+            Resource=STR,
+            ReplaceTags=_TAGS,
+            DeleteTags=ListOf(obj(("TagKey",), TagKey=STR)),
+        ),
         modify_resource_tags,
     ),
     "DescribeResourceTagsByResourceIds": Action(
-        obj(("ServiceType", "ResourcePrefix", "ResourceIds", "ResourceRegion"),
-            ServiceType=STR, ResourcePrefix=STR, ResourceIds=STRS, ResourceRegion=STR,
-            Offset=INT, Limit=INT, Category=STR),
+        obj(
+            ("ServiceType", "ResourcePrefix", "ResourceIds", "ResourceRegion"),
+            ServiceType=STR,
+            ResourcePrefix=STR,
+            ResourceIds=STRS,
+            ResourceRegion=STR,
+            Offset=INT,
+            Limit=INT,
+            Category=STR,
+        ),
         describe_resource_tags_by_resource_ids,
     ),
 }

@@ -70,8 +70,13 @@ def tags_of(db: sqlite3.Connection, resource: ResourceKey) -> list[tuple[str, st
     rows = db.execute(
         "SELECT tag_key, tag_value FROM tags WHERE account=? AND region=? AND service=? "
         "AND prefix=? AND resource_id=? ORDER BY tag_key",
-        (resource.account, resource.region, resource.service, resource.prefix,
-         resource.resource_id),
+        (
+            resource.account,
+            resource.region,
+            resource.service,
+            resource.prefix,
+            resource.resource_id,
+        ),
     )
     return [(row[0], row[1]) for row in rows]
 
@@ -84,8 +89,15 @@ def put_tags(
         db.execute(
             "INSERT INTO tags VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE "
             "SET tag_value = excluded.tag_value",
-            (resource.account, resource.region, resource.service, resource.prefix,
-             resource.resource_id, key, value),
+            (
+                resource.account,
+                resource.region,
+                resource.service,
+                resource.prefix,
+                resource.resource_id,
+                key,
+                value,
+            ),
         )
     if len(tags_of(db, resource)) > MAX_TAGS_PER_RESOURCE:
         raise ApiError(code, f"A resource can carry at most {MAX_TAGS_PER_RESOURCE} tags.")
@@ -93,9 +105,14 @@ def put_tags(
 
 def remove_tags(db: sqlite3.Connection, resource: ResourceKey, keys: Iterable[str] | None) -> None:
     """Remove the given tag keys (every tag when `keys` is None)."""
-    where = ("account=? AND region=? AND service=? AND prefix=? AND resource_id=?")
-    args = (resource.account, resource.region, resource.service, resource.prefix,
-            resource.resource_id)
+    where = "account=? AND region=? AND service=? AND prefix=? AND resource_id=?"
+    args = (
+        resource.account,
+        resource.region,
+        resource.service,
+        resource.prefix,
+        resource.resource_id,
+    )
     if keys is None:
         db.execute(f"DELETE FROM tags WHERE {where}", args)
         return

@@ -18,8 +18,12 @@ from reconciler.commands.lazy import LazyGroup
 F = TypeVar("F", bound=Callable[..., Any])
 API_VERSIONS = {"cvm": "2017-03-12", "tag": "2018-08-13", "cbs": "2017-03-12"}
 _FORMAT = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="Output format.",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
 )
 
 
@@ -29,11 +33,17 @@ def _database_options(command: F) -> F:
         "path", required=False, type=click.Path(file_okay=False, path_type=Path)
     )(command)
     command = click.option(
-        "--stack-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+        "--stack-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
         help="Stack directory whose local cloud to use (default: PATH or .).",
     )(command)
     return click.option(
-        "--db", "db", metavar="FILE", envvar=None, default=None,
+        "--db",
+        "db",
+        metavar="FILE",
+        envvar=None,
+        default=None,
         help="The simulated cloud's database (default: $RECONCILER_CLOUD_DB, the Stack's "
         "spec.provider.path, or <stack dir>/.reconciler/cloud.db).",
     )(command)
@@ -91,7 +101,11 @@ def cloud() -> None:
 @_FORMAT
 @_database_options
 def instances(
-    *, account: str | None, output_format: str, db: str | None, stack_dir: Path | None,
+    *,
+    account: str | None,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
     path: Path | None,
 ) -> None:
     """List the instances (sources of CreateImage) with their disks."""
@@ -99,20 +113,36 @@ def instances(
         rows = sim.instances(account)
     for row in rows:
         row["DataDiskIds"] = [disk["DiskId"] for disk in row["DataDisks"]]
-    _emit(output_format, rows, ["InstanceId", "Owner", "Placement.Zone", "InstanceState",
-                                "OsName", "SystemDisk.DiskId", "DataDiskIds"])
+    _emit(
+        output_format,
+        rows,
+        [
+            "InstanceId",
+            "Owner",
+            "Placement.Zone",
+            "InstanceState",
+            "OsName",
+            "SystemDisk.DiskId",
+            "DataDiskIds",
+        ],
+    )
 
 
 @cloud.command()
 @_FORMAT
 @_database_options
 def accounts(
-    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None) -> None:
+    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
     """List the accounts with their demo SecretId/SecretKey (shown on purpose)."""
     with _open_cloud(db, stack_dir, path) as sim:
         rows = [
-            {"Uin": a.uin, "SecretId": a.secret_id, "SecretKey": a.secret_key,
-             "Own": a.uin == sim.own_account}
+            {
+                "Uin": a.uin,
+                "SecretId": a.secret_id,
+                "SecretKey": a.secret_key,
+                "Own": a.uin == sim.own_account,
+            }
             for a in sim.credentials()
         ]
     _emit(output_format, rows, ["Uin", "SecretId", "SecretKey", "Own"])
@@ -125,38 +155,71 @@ def accounts(
 @_FORMAT
 @_database_options
 def images(
-    *, region: str | None, account: str | None, include_public: bool, output_format: str,
-    db: str | None, stack_dir: Path | None, path: Path | None,
+    *,
+    region: str | None,
+    account: str | None,
+    include_public: bool,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
     """List the images an account sees (its own and shared to it; --public adds public ones)."""
     with _open_cloud(db, stack_dir, path) as sim:
         rows = sim.images(region, account, include_public=include_public)
     for row in rows:
         row["TagList"] = [f"{tag['Key']}={tag['Value']}" for tag in row["Tags"]]
-    _emit(output_format, rows, ["Region", "ImageId", "ImageType", "ImageState", "SyncPercent",
-                                "ImageName", "ImageSize", "TagList"])
+    _emit(
+        output_format,
+        rows,
+        [
+            "Region",
+            "ImageId",
+            "ImageType",
+            "ImageState",
+            "SyncPercent",
+            "ImageName",
+            "ImageSize",
+            "TagList",
+        ],
+    )
 
 
 @cloud.command("add-instance")
 @click.option("--region", required=True, help="Region of the instance.")
 @click.option("--zone", default=None, help="Availability zone (default: the region's first).")
 @click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
-@click.option("--platform", default="TencentOS", show_default=True,
-              help="TencentOS, CentOS, Ubuntu or Windows.")
-@click.option("--data-disk", "data_disks", type=int, multiple=True, metavar="GIB",
-              help="Add a data disk of this size (repeatable).")
+@click.option(
+    "--platform",
+    default="TencentOS",
+    show_default=True,
+    help="TencentOS, CentOS, Ubuntu or Windows.",
+)
+@click.option(
+    "--data-disk",
+    "data_disks",
+    type=int,
+    multiple=True,
+    metavar="GIB",
+    help="Add a data disk of this size (repeatable).",
+)
 @_FORMAT
 @_database_options
 def add_instance(
-    *, region: str, zone: str | None, account: str | None, platform: str,
-    data_disks: tuple[int, ...], output_format: str, db: str | None, stack_dir: Path | None,
+    *,
+    region: str,
+    zone: str | None,
+    account: str | None,
+    platform: str,
+    data_disks: tuple[int, ...],
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
     path: Path | None,
 ) -> None:
     """Create a running instance (each disk gets a snapshot)."""
     with _open_cloud(db, stack_dir, path) as sim:
-        row = sim.add_instance(
-            region, zone, account, platform=platform, data_disk_sizes=data_disks
-        )
+        row = sim.add_instance(region, zone, account, platform=platform, data_disk_sizes=data_disks)
     if output_format == "json":
         click.echo(json.dumps(row, indent=2, ensure_ascii=False))
     else:
@@ -165,31 +228,63 @@ def add_instance(
 
 @cloud.command("add-image")
 @click.option("--region", required=True, help="Region of the image.")
-@click.option("--image-id", default=None, metavar="IMG",
-              help="Image ID, img- and 8 of [0-9a-z] (default: a fresh one).")
-@click.option("--name", default=None, help="Image name, unique in the region (default: "
-              "image-<id suffix>).")
+@click.option(
+    "--image-id",
+    default=None,
+    metavar="IMG",
+    help="Image ID, img- and 8 of [0-9a-z] (default: a fresh one).",
+)
+@click.option(
+    "--name", default=None, help="Image name, unique in the region (default: image-<id suffix>)."
+)
 @click.option("--description", default="", help="Image description.")
 @click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
-@click.option("--platform", default="TencentOS", show_default=True,
-              help="TencentOS, CentOS, Ubuntu or Windows.")
-@click.option("--size", type=int, default=50, show_default=True, metavar="GIB",
-              help="System disk size.")
-@click.option("--data-disk", "data_disks", type=int, multiple=True, metavar="GIB",
-              help="Add a data disk of this size (repeatable).")
+@click.option(
+    "--platform",
+    default="TencentOS",
+    show_default=True,
+    help="TencentOS, CentOS, Ubuntu or Windows.",
+)
+@click.option(
+    "--size", type=int, default=50, show_default=True, metavar="GIB", help="System disk size."
+)
+@click.option(
+    "--data-disk",
+    "data_disks",
+    type=int,
+    multiple=True,
+    metavar="GIB",
+    help="Add a data disk of this size (repeatable).",
+)
 @_FORMAT
 @_database_options
 def add_image(
-    *, region: str, image_id: str | None, name: str | None, description: str,
-    account: str | None, platform: str, size: int, data_disks: tuple[int, ...],
-    output_format: str, db: str | None, stack_dir: Path | None, path: Path | None,
+    *,
+    region: str,
+    image_id: str | None,
+    name: str | None,
+    description: str,
+    account: str | None,
+    platform: str,
+    size: int,
+    data_disks: tuple[int, ...],
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
     """Create a NORMAL custom image as if built outside the stack (e.g. by Packer), with a
     snapshot of each disk."""
     with _open_cloud(db, stack_dir, path) as sim:
         row = sim.add_image(
-            region, image_id=image_id, name=name, account=account, description=description,
-            platform=platform, size_gb=size, data_disk_sizes=data_disks,
+            region,
+            image_id=image_id,
+            name=name,
+            account=account,
+            description=description,
+            platform=platform,
+            size_gb=size,
+            data_disk_sizes=data_disks,
         )
     if output_format == "json":
         click.echo(json.dumps(row, indent=2, ensure_ascii=False))
@@ -202,7 +297,11 @@ def add_image(
 @_FORMAT
 @_database_options
 def add_account(
-    *, uin: str | None, output_format: str, db: str | None, stack_dir: Path | None,
+    *,
+    uin: str | None,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
     path: Path | None,
 ) -> None:
     """Create an account with fresh credentials."""
@@ -225,12 +324,21 @@ def reset(
 
 
 @cloud.command("settings")
-@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE",
-              help="Change a setting, e.g. create_image_seconds=0 (repeatable).")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Change a setting, e.g. create_image_seconds=0 (repeatable).",
+)
 @_FORMAT
 @_database_options
 def settings_command(
-    *, assignments: tuple[str, ...], output_format: str, db: str | None, stack_dir: Path | None,
+    *,
+    assignments: tuple[str, ...],
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
     path: Path | None,
 ) -> None:
     """Show (and with --set change) timings, failure probabilities, quotas and options."""
@@ -270,14 +378,27 @@ def faults_list(
     with _open_cloud(db, stack_dir, path) as sim:
         config = sim.faults()
     rows = [
-        {"Action": f.action, "Kind": "error", "Code": f.code,
-         "When": _when(f.probability, f.remaining)}
+        {
+            "Action": f.action,
+            "Kind": "error",
+            "Code": f.code,
+            "When": _when(f.probability, f.remaining),
+        }
         for f in config.faults
     ]
-    rows += [{"Action": a, "Kind": "throttle", "Code": "RequestLimitExceeded",
-              "When": f"over {rate:g}/s"} for a, rate in config.throttles]
-    rows += [{"Action": a, "Kind": "latency", "Code": "", "When": f"+{ms} ms"}
-             for a, ms in config.latencies]
+    rows += [
+        {
+            "Action": a,
+            "Kind": "throttle",
+            "Code": "RequestLimitExceeded",
+            "When": f"over {rate:g}/s",
+        }
+        for a, rate in config.throttles
+    ]
+    rows += [
+        {"Action": a, "Kind": "latency", "Code": "", "When": f"+{ms} ms"}
+        for a, ms in config.latencies
+    ]
     _emit(output_format, rows, ["Action", "Kind", "Code", "When"])
 
 
@@ -292,14 +413,22 @@ def _when(probability: float | None, remaining: int | None) -> str:
 @faults.command("set")
 @click.argument("action")
 @click.option("--code", required=True, help="Error code to return, e.g. InternalError.")
-@click.option("--probability", type=click.FloatRange(0, 1), default=None,
-              help="Fail this share of calls.")
+@click.option(
+    "--probability", type=click.FloatRange(0, 1), default=None, help="Fail this share of calls."
+)
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Fail the next N calls.")
 @click.option("--message", default=None, help="Error message (default: the API's).")
 @_database_options
 def faults_set(
-    *, action: str, code: str, probability: float | None, count: int | None, message: str | None,
-    db: str | None, stack_dir: Path | None, path: Path | None,
+    *,
+    action: str,
+    code: str,
+    probability: float | None,
+    count: int | None,
+    message: str | None,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
     """Make ACTION fail with --code (always, with --probability, or for the next --count calls)."""
     if probability is not None and count is not None:
@@ -311,8 +440,12 @@ def faults_set(
 
 @faults.command("throttle")
 @click.argument("action")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), required=True,
-              help="Allowed calls per second per account and region.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Allowed calls per second per account and region.",
+)
 @_database_options
 def faults_throttle(
     *, action: str, rate: float, db: str | None, stack_dir: Path | None, path: Path | None
@@ -348,22 +481,43 @@ def faults_clear(*, db: str | None, stack_dir: Path | None, path: Path | None) -
 @cloud.command()
 @click.argument("action")
 @click.option("--region", required=True, help="Region of the request (X-TC-Region).")
-@click.option("--service", type=click.Choice(sorted(API_VERSIONS)), default="cvm",
-              show_default=True, help="API service.")
+@click.option(
+    "--service",
+    type=click.Choice(sorted(API_VERSIONS)),
+    default="cvm",
+    show_default=True,
+    help="API service.",
+)
 @click.option("--account", metavar="UIN", default=None, help="Caller (default: the own account).")
-@click.option("--params", "params_text", default="{}", metavar="JSON",
-              help="Request parameters as a JSON object, or @FILE.")
+@click.option(
+    "--params",
+    "params_text",
+    default="{}",
+    metavar="JSON",
+    help="Request parameters as a JSON object, or @FILE.",
+)
 @_database_options
 def call(
-    *, action: str, region: str, service: str, account: str | None, params_text: str,
-    db: str | None, stack_dir: Path | None, path: Path | None,
+    *,
+    action: str,
+    region: str,
+    service: str,
+    account: str | None,
+    params_text: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
     """Send one API request as an account and print the JSON response (exit 1 on an error)."""
     params = _parse_params(params_text)
     with _open_cloud(db, stack_dir, path) as sim:
         response = sim.handle(
-            account=account or sim.own_account, service=service,
-            version=API_VERSIONS[service], action=action, region=region, params=params,
+            account=account or sim.own_account,
+            service=service,
+            version=API_VERSIONS[service],
+            action=action,
+            region=region,
+            params=params,
         )
     click.echo(json.dumps(response, indent=2, ensure_ascii=False))
     if "Error" in response["Response"]:

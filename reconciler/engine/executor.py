@@ -10,6 +10,7 @@ thread; workers only post events. The executor never prints: it reports through 
 
 from __future__ import annotations
 
+import heapq
 import queue
 import random
 import threading
@@ -178,6 +179,18 @@ class _Run:
         self.rng = rng
         self.outcomes: dict[str, StepOutcome] = {}
         self.outputs: dict[str, Mapping[str, str]] = {}
+        self.position = {step_id: index for index, step_id in enumerate(self.order)}
+        self.unresolved = {step.id: len(set(step.depends_on)) for step in steps}
+        """Step ID → how many of its dependencies have no outcome yet."""
+        self.dependents: dict[str, list[str]] = {step.id: [] for step in steps}
+        for step in steps:
+            for dep in set(step.depends_on):
+                self.dependents[dep].append(step.id)
+        self.ready: list[int] = [
+            self.position[step_id] for step_id, count in self.unresolved.items() if count == 0
+        ]
+        """Heap of positions (plan order) of steps whose dependencies all have outcomes."""
+        heapq.heapify(self.ready)
         self.running: dict[str, float] = {}
         """Calls in flight: step ID → wall-clock start."""
         self.wait_started: dict[str, float] = {}
@@ -232,22 +245,24 @@ class _Run:
             return {step_id for region in self.waiters.values() for step_id in region}
 
     def _start_ready(self) -> bool:
-        """Start (or skip) every step whose dependencies are resolved; True if any changed."""
+        """Start (or skip) every step whose dependencies are resolved; True if any changed.
+
+        Only the ready heap is visited, so each event costs O(ready), not O(all steps).
+        """
         changed = False
-        waiting = self._waiting_ids()
-        for step_id in self.order:
+        deferred: list[int] = []
+        while self.ready:
             if self._stopping():
-                return False  # started nothing new: the main loop marks the rest not-run
-            if step_id in self.outcomes or step_id in self.running or step_id in waiting:
+                break  # started nothing new: the main loop marks the rest not-run
+            position = heapq.heappop(self.ready)
+            step_id = self.order[position]
+            if step_id in self.outcomes or step_id in self.running:
                 continue
             step = self.steps[step_id]
-            states = [self.outcomes.get(dep) for dep in step.depends_on]
-            if any(state is None for state in states):
-                continue
             blocking = [
-                (dep, state.status)
-                for dep, state in zip(step.depends_on, states, strict=True)
-                if state is not None and state.status is not StepStatus.DONE
+                (dep, self.outcomes[dep].status)
+                for dep in step.depends_on
+                if self.outcomes[dep].status is not StepStatus.DONE
             ]
             if blocking and not step.always_run:
                 dep, status = blocking[0]
@@ -264,6 +279,10 @@ class _Run:
             elif len(self.running) < self.settings.parallelism:
                 self._start_call(step)
                 changed = True
+            else:
+                deferred.append(position)
+        for position in deferred:
+            heapq.heappush(self.ready, position)
         return changed
 
     def _stop_pending(self) -> None:
@@ -303,6 +322,10 @@ class _Run:
         self.outcomes[step.id] = outcome
         if status is StepStatus.DONE:
             self.outputs[step.id] = outcome.outputs
+        for dependent in self.dependents[step.id]:
+            self.unresolved[dependent] -= 1
+            if self.unresolved[dependent] == 0:
+                heapq.heappush(self.ready, self.position[dependent])
         self.hook.finished(step, outcome)
 
     # -- calls ---------------------------------------------------------------------------------

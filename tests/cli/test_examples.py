@@ -17,8 +17,14 @@ EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "stack.yaml").
 PREPARE: dict[str, tuple[str, ...]] = {
     # Packer built img-pkrdemo1 outside the stack: the README's first step simulates that build.
     "packer-distribution": (
-        "cloud", "add-image", "--region", "ap-guangzhou", "--image-id", "img-pkrdemo1",
-        "--name", "packer-web-20261101",
+        "cloud",
+        "add-image",
+        "--region",
+        "ap-guangzhou",
+        "--image-id",
+        "img-pkrdemo1",
+        "--name",
+        "packer-web-20261101",
     ),
 }
 """The `reconciler ...` step an example's README runs (on the stack directory) before planning."""

@@ -33,8 +33,12 @@ class Cloud:
     ) -> dict[str, Any]:
         """The `Response` object of one call."""
         envelope = self.sim.handle(
-            account=account, service=service, version=VERSIONS[service], action=action,
-            region=region, params=dict(params or {}),
+            account=account,
+            service=service,
+            version=VERSIONS[service],
+            action=action,
+            region=region,
+            params=dict(params or {}),
         )
         assert set(envelope) == {"Response"}
         response: dict[str, Any] = envelope["Response"]

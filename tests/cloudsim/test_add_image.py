@@ -32,15 +32,24 @@ def test_the_image_is_a_normal_untagged_private_image(cloud: Cloud) -> None:
     assert described["ImageName"] == "packer-web-20261101"
     assert described["ImageDescription"] == "built by Packer"
     assert (described["ImageType"], described["ImageState"], described["ImageSource"]) == (
-        "PRIVATE_IMAGE", "NORMAL", "CREATE_IMAGE")
+        "PRIVATE_IMAGE",
+        "NORMAL",
+        "CREATE_IMAGE",
+    )
     assert (described["Platform"], described["ImageSize"], described["SyncPercent"]) == (
-        "TencentOS", 50, 100)
+        "TencentOS",
+        50,
+        100,
+    )
     assert described["ImageCreator"] == OWN
     assert described["Tags"] == []
     assert [(s["DiskUsage"], s["DiskSize"]) for s in described["SnapshotSet"]] == [
-        ("SYSTEM_DISK", 50), ("DATA_DISK", 100)]
-    private = cloud.ok("DescribeImages", {"Filters": [
-        {"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}]})["ImageSet"]
+        ("SYSTEM_DISK", 50),
+        ("DATA_DISK", 100),
+    ]
+    private = cloud.ok(
+        "DescribeImages", {"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}]}
+    )["ImageSet"]
     assert [i["ImageId"] for i in private] == ["img-pkrdemo1"]
     assert [i["ImageId"] for i in cloud.sim.images()] == ["img-pkrdemo1"]
 
@@ -52,25 +61,37 @@ def test_its_snapshots_are_in_cbs_and_bound_to_it(cloud: Cloud) -> None:
     found = {s["SnapshotId"]: s for s in _snapshots(cloud, SnapshotIds=ids)}
     assert set(found) == set(ids)
     assert [(found[i]["DiskUsage"], found[i]["DiskSize"]) for i in ids] == [
-        ("SYSTEM_DISK", 50), ("DATA_DISK", 20), ("DATA_DISK", 30)]
+        ("SYSTEM_DISK", 50),
+        ("DATA_DISK", 20),
+        ("DATA_DISK", 30),
+    ]
     for snapshot in found.values():
         assert snapshot["SnapshotState"] == "NORMAL"
         assert snapshot["Images"] == [
-            {"ImageId": "img-pkrdemo1", "ImageName": "packer-web-20261101"}]
+            {"ImageId": "img-pkrdemo1", "ImageName": "packer-web-20261101"}
+        ]
         assert snapshot["Placement"]["Zone"].startswith("ap-guangzhou-")
         assert re.fullmatch(r"disk-[0-9a-z]{8}", snapshot["DiskId"])
     assert cloud.error("DeleteSnapshots", {"SnapshotIds": [ids[0]]}, service="cbs") == (
-        "UnsupportedOperation.SnapshotHasBindedImage")
+        "UnsupportedOperation.SnapshotHasBindedImage"
+    )
 
 
 def test_the_api_works_on_it(cloud: Cloud) -> None:
     cloud.sim.add_image("ap-guangzhou", **PACKER)
-    cloud.ok("ModifyImageSharePermission", {
-        "ImageId": "img-pkrdemo1", "AccountIds": [PARTNER], "Permission": "SHARE"})
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": "img-pkrdemo1", "AccountIds": [PARTNER], "Permission": "SHARE"},
+    )
     assert cloud.image("img-pkrdemo1", account=PARTNER)["ImageType"] == "SHARED_IMAGE"
-    copied = cloud.ok("SyncImages", {
-        "ImageIds": ["img-pkrdemo1"], "DestinationRegions": ["ap-shanghai"],
-        "ImageSetRequired": True})["ImageSet"]
+    copied = cloud.ok(
+        "SyncImages",
+        {
+            "ImageIds": ["img-pkrdemo1"],
+            "DestinationRegions": ["ap-shanghai"],
+            "ImageSetRequired": True,
+        },
+    )["ImageSet"]
     assert copied[0]["Region"] == "ap-shanghai"
     cloud.clock.advance(cloud.sim.settings().sync_image_seconds)
     copy = cloud.image(copied[0]["ImageId"], region="ap-shanghai")
@@ -94,7 +115,10 @@ def test_another_account_and_platform(cloud: Cloud) -> None:
     assert own_view["ImageSet"] == []
     theirs = cloud.image(added["ImageId"], account=PARTNER)
     assert (theirs["ImageType"], theirs["Platform"], theirs["ImageSize"]) == (
-        "PRIVATE_IMAGE", "Windows", 60)
+        "PRIVATE_IMAGE",
+        "Windows",
+        60,
+    )
     assert theirs["IsSupportCloudinit"] is False
     # the name is unique per account: the own account may use it too
     assert cloud.sim.add_image("ap-guangzhou", name="win")["ImageName"] == "win"
@@ -113,8 +137,10 @@ def test_a_name_of_60_characters_and_the_same_name_in_another_region(cloud: Clou
         ({"image_id": "img-1234567"}, "InvalidImageId.Malformed"),
         ({"image_id": "snap-12345678"}, "InvalidImageId.Malformed"),
         ({"image_id": "img-pkrdemo1"}, "img-pkrdemo1 is already used (account 100000000001"),
-        ({"image_id": public_image_id("ap-shanghai", PUBLIC_IMAGES[0])},
-         "is already used (a public image, ap-shanghai)"),
+        (
+            {"image_id": public_image_id("ap-shanghai", PUBLIC_IMAGES[0])},
+            "is already used (a public image, ap-shanghai)",
+        ),
         ({"name": "packer-web-20261101"}, "InvalidImageName.Duplicate"),
         ({"name": "n" * 61}, "InvalidParameterValue.TooLarge"),
         ({"name": " "}, "must not be empty"),
@@ -163,28 +189,60 @@ def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_adds_the_image_in_the_stack_directorys_cloud(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = _run(capsys, "add-image", "--region", "ap-guangzhou", "--image-id",
-                          "img-pkrdemo1", "--name", "packer-web-20261101", str(tmp_path))
+    code, out, err = _run(
+        capsys,
+        "add-image",
+        "--region",
+        "ap-guangzhou",
+        "--image-id",
+        "img-pkrdemo1",
+        "--name",
+        "packer-web-20261101",
+        str(tmp_path),
+    )
     assert (code, err) == (0, "")
     assert out == "img-pkrdemo1 (packer-web-20261101) in ap-guangzhou\n"
     assert (tmp_path / ".reconciler" / "cloud.db").exists()
     code, out, _ = _run(capsys, "images", "--format", "json", "--stack-dir", str(tmp_path))
     assert code == 0
-    assert [(i["ImageId"], i["ImageName"], i["ImageState"], i["Region"]) for i in json.loads(out)]\
-        == [("img-pkrdemo1", "packer-web-20261101", "NORMAL", "ap-guangzhou")]
+    assert [
+        (i["ImageId"], i["ImageName"], i["ImageState"], i["Region"]) for i in json.loads(out)
+    ] == [("img-pkrdemo1", "packer-web-20261101", "NORMAL", "ap-guangzhou")]
 
 
 def test_cli_json_output_and_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "c.db")
-    code, out, _ = _run(capsys, "add-image", "--region", "ap-singapore", "--account", PARTNER,
-                        "--description", "golden", "--platform", "Ubuntu", "--size", "40",
-                        "--data-disk", "100", "--data-disk", "200", "--format", "json",
-                        "--db", db)
+    code, out, _ = _run(
+        capsys,
+        "add-image",
+        "--region",
+        "ap-singapore",
+        "--account",
+        PARTNER,
+        "--description",
+        "golden",
+        "--platform",
+        "Ubuntu",
+        "--size",
+        "40",
+        "--data-disk",
+        "100",
+        "--data-disk",
+        "200",
+        "--format",
+        "json",
+        "--db",
+        db,
+    )
     assert code == 0
     image = json.loads(out)
     assert re.fullmatch(r"img-[0-9a-z]{8}", image["ImageId"])
     assert (image["Region"], image["ImageDescription"], image["Platform"], image["ImageSize"]) == (
-        "ap-singapore", "golden", "Ubuntu", 40)
+        "ap-singapore",
+        "golden",
+        "Ubuntu",
+        40,
+    )
     assert [s["DiskSize"] for s in image["SnapshotSet"]] == [40, 100, 200]
     code, out, _ = _run(capsys, "images", "--account", PARTNER, "--format", "json", "--db", db)
     assert [i["ImageId"] for i in json.loads(out)] == [image["ImageId"]]
@@ -209,8 +267,17 @@ def test_cli_bad_input_is_a_message_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     db = ["--db", str(tmp_path / "c.db")]
-    code, _, _ = _run(capsys, "add-image", "--region", "ap-guangzhou", "--image-id",
-                      "img-pkrdemo1", "--name", "packer-web-20261101", *db)
+    code, _, _ = _run(
+        capsys,
+        "add-image",
+        "--region",
+        "ap-guangzhou",
+        "--image-id",
+        "img-pkrdemo1",
+        "--name",
+        "packer-web-20261101",
+        *db,
+    )
     assert code == 0
     region = [] if "--region" in args else ["--region", "ap-guangzhou"]
     code, out, err = _run(capsys, "add-image", *region, *args, *db)

@@ -56,27 +56,72 @@ def test_call_prints_the_envelope_and_exits_1_on_error(
 ) -> None:
     db = str(tmp_path / "c.db")
     run(capsys, "settings", "--db", db, "--set", "create_image_seconds=0")
-    code, out, _ = run(capsys, "call", "CreateImage", "--region", "ap-guangzhou", "--db", db,
-                       "--params", '{"InstanceId": "ins-demo0001", "ImageName": "web"}')
+    code, out, _ = run(
+        capsys,
+        "call",
+        "CreateImage",
+        "--region",
+        "ap-guangzhou",
+        "--db",
+        db,
+        "--params",
+        '{"InstanceId": "ins-demo0001", "ImageName": "web"}',
+    )
     assert code == 0
     image_id = json.loads(out)["Response"]["ImageId"]
-    code, out, _ = run(capsys, "call", "CreateImage", "--region", "ap-guangzhou", "--db", db,
-                       "--params", '{"InstanceId": "ins-demo0001", "ImageName": "web"}')
+    code, out, _ = run(
+        capsys,
+        "call",
+        "CreateImage",
+        "--region",
+        "ap-guangzhou",
+        "--db",
+        db,
+        "--params",
+        '{"InstanceId": "ins-demo0001", "ImageName": "web"}',
+    )
     assert code == 1
     assert json.loads(out)["Response"]["Error"]["Code"] == "InvalidImageName.Duplicate"
     params = tmp_path / "share.json"
-    params.write_text(json.dumps(
-        {"ImageId": image_id, "AccountIds": ["100000000003"], "Permission": "SHARE"}))
-    code, _, _ = run(capsys, "call", "ModifyImageSharePermission", "--region", "ap-guangzhou",
-                     "--db", db, "--params", f"@{params}")
+    params.write_text(
+        json.dumps({"ImageId": image_id, "AccountIds": ["100000000003"], "Permission": "SHARE"})
+    )
+    code, _, _ = run(
+        capsys,
+        "call",
+        "ModifyImageSharePermission",
+        "--region",
+        "ap-guangzhou",
+        "--db",
+        db,
+        "--params",
+        f"@{params}",
+    )
     assert code == 0
-    code, out, _ = run(capsys, "images", "--db", db, "--account", "100000000003",
-                       "--format", "json")
+    code, out, _ = run(
+        capsys, "images", "--db", db, "--account", "100000000003", "--format", "json"
+    )
     assert [(i["ImageId"], i["ImageType"]) for i in json.loads(out)] == [(image_id, "SHARED_IMAGE")]
-    code, out, _ = run(capsys, "call", "DescribeResourceTagsByResourceIds", "--service", "tag",
-                       "--region", "ap-guangzhou", "--db", db, "--params", json.dumps({
-                           "ServiceType": "cvm", "ResourcePrefix": "image",
-                           "ResourceIds": [image_id], "ResourceRegion": "ap-guangzhou"}))
+    code, out, _ = run(
+        capsys,
+        "call",
+        "DescribeResourceTagsByResourceIds",
+        "--service",
+        "tag",
+        "--region",
+        "ap-guangzhou",
+        "--db",
+        db,
+        "--params",
+        json.dumps(
+            {
+                "ServiceType": "cvm",
+                "ResourcePrefix": "image",
+                "ResourceIds": [image_id],
+                "ResourceRegion": "ap-guangzhou",
+            }
+        ),
+    )
     assert code == 0
     assert json.loads(out)["Response"]["Tags"] == []
 
@@ -84,17 +129,35 @@ def test_call_prints_the_envelope_and_exits_1_on_error(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["call", "DescribeImages", "--region", "ap-guangzhou", "--params", "{"],
-         "--params:1:2: invalid JSON"),
-        (["call", "DescribeImages", "--region", "ap-guangzhou", "--params", "[]"],
-         "must be a JSON object"),
+        (
+            ["call", "DescribeImages", "--region", "ap-guangzhou", "--params", "{"],
+            "--params:1:2: invalid JSON",
+        ),
+        (
+            ["call", "DescribeImages", "--region", "ap-guangzhou", "--params", "[]"],
+            "must be a JSON object",
+        ),
         (["settings", "--set", "create_image_seconds=fast"], "must be a number"),
         (["settings", "--set", "nope=1"], "unknown setting"),
-        (["add-instance", "--region", "ap-tokyo", "--zone", "ap-guangzhou-3"],
-         "is not in ap-tokyo"),
+        (
+            ["add-instance", "--region", "ap-tokyo", "--zone", "ap-guangzhou-3"],
+            "is not in ap-tokyo",
+        ),
         (["add-account", "--uin", "abc"], "5 to 13 digits"),
-        (["faults", "set", "DescribeImages", "--code", "X", "--count", "1",
-          "--probability", "0.5"], "not both"),
+        (
+            [
+                "faults",
+                "set",
+                "DescribeImages",
+                "--code",
+                "X",
+                "--count",
+                "1",
+                "--probability",
+                "0.5",
+            ],
+            "not both",
+        ),
     ],
 )
 def test_bad_input_is_a_message_and_exit_1(
@@ -122,15 +185,19 @@ def test_faults_settings_add_and_reset(tmp_path: Path, capsys: pytest.CaptureFix
     run(capsys, "faults", "latency", "*", "--ms", "5", *db)
     code, out, _ = run(capsys, "faults", "list", "--format", "json", *db)
     assert {(f["Action"], f["Kind"]) for f in json.loads(out)} == {
-        ("DescribeImages", "error"), ("SyncImages", "throttle"), ("*", "latency")}
+        ("DescribeImages", "error"),
+        ("SyncImages", "throttle"),
+        ("*", "latency"),
+    }
     code, out, _ = run(capsys, "call", "DescribeImages", "--region", "ap-guangzhou", *db)
     assert code == 1
     assert "InternalError" in out
     run(capsys, "faults", "clear", *db)
     code, out, _ = run(capsys, "faults", "list", "--format", "json", *db)
     assert json.loads(out) == []
-    code, out, _ = run(capsys, "add-instance", "--region", "ap-tokyo", "--data-disk", "20",
-                       "--format", "json", *db)
+    code, out, _ = run(
+        capsys, "add-instance", "--region", "ap-tokyo", "--data-disk", "20", "--format", "json", *db
+    )
     assert code == 0
     assert json.loads(out)["DataDisks"][0]["DiskSize"] == 20
     code, out, _ = run(capsys, "add-account", "--format", "json", *db)

@@ -16,16 +16,22 @@ def test_no_filter_returns_public_private_and_shared_images(cloud: Cloud) -> Non
     assert _types(cloud) == {"PUBLIC_IMAGE"}
     own = cloud.create("mine")
     theirs = cloud.create("for-partner")
-    cloud.ok("ModifyImageSharePermission",
-             {"ImageId": theirs, "AccountIds": [PARTNER], "Permission": "SHARE"})
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": theirs, "AccountIds": [PARTNER], "Permission": "SHARE"},
+    )
     assert _types(cloud) == {"PUBLIC_IMAGE", "PRIVATE_IMAGE"}
     assert _types(cloud, account=PARTNER) == {"PUBLIC_IMAGE", "SHARED_IMAGE"}
     shared = cloud.image(theirs, account=PARTNER)
     assert shared["ImageType"] == "SHARED_IMAGE"
     assert cloud.ok("DescribeImages", {"ImageIds": [own]}, account=PARTNER)["ImageSet"] == []
     # a share reaches only its region
-    assert cloud.ok("DescribeImages", {"ImageIds": [theirs]}, region="ap-shanghai",
-                    account=PARTNER)["ImageSet"] == []
+    assert (
+        cloud.ok("DescribeImages", {"ImageIds": [theirs]}, region="ap-shanghai", account=PARTNER)[
+            "ImageSet"
+        ]
+        == []
+    )
 
 
 def test_public_images_including_windows_exist_in_every_region(cloud: Cloud) -> None:
@@ -34,8 +40,11 @@ def test_public_images_including_windows_exist_in_every_region(cloud: Cloud) -> 
     for region in REGIONS:
         platforms = {
             image["Platform"]
-            for image in cloud.ok("DescribeImages", {"Filters": [
-                {"Name": "image-type", "Values": ["PUBLIC_IMAGE"]}]}, region=region)["ImageSet"]
+            for image in cloud.ok(
+                "DescribeImages",
+                {"Filters": [{"Name": "image-type", "Values": ["PUBLIC_IMAGE"]}]},
+                region=region,
+            )["ImageSet"]
         }
         assert {"TencentOS", "CentOS", "Ubuntu", "Windows"} <= platforms, region
 
@@ -45,23 +54,41 @@ def test_filters_image_id_type_name_platform(cloud: Cloud) -> None:
     cloud.create("db-base")
 
     def names(*filters: tuple[str, list[str]]) -> set[str]:
-        found = cloud.ok("DescribeImages", {"Limit": 100, "Filters": [
-            {"Name": name, "Values": values} for name, values in filters]})["ImageSet"]
+        found = cloud.ok(
+            "DescribeImages",
+            {
+                "Limit": 100,
+                "Filters": [{"Name": name, "Values": values} for name, values in filters],
+            },
+        )["ImageSet"]
         return {image["ImageName"] for image in found}
 
     assert names(("image-id", [web])) == {"web-base-1a2b3c4d"}
     assert names(("image-type", ["PRIVATE_IMAGE"])) == {"web-base-1a2b3c4d", "db-base"}
     assert names(("image-type", ["PRIVATE_IMAGE"]), ("image-name", ["WEB-base"])) == {
-        "web-base-1a2b3c4d"}  # fuzzy
+        "web-base-1a2b3c4d"
+    }  # fuzzy
     assert names(("image-type", ["PRIVATE_IMAGE"]), ("image-name", ["base"])) == {
-        "web-base-1a2b3c4d", "db-base"}
+        "web-base-1a2b3c4d",
+        "db-base",
+    }
     assert names(("platform", ["window"])) == {"Windows Server 2022 数据中心版 64位中文版"}
     assert names(("dedicated-cluster-id", ["cluster-12345678"])) == set()
 
 
 def test_tag_filters(cloud: Cloud) -> None:
-    tagged = cloud.create("tagged", TagSpecification=[{"ResourceType": "image", "Tags": [
-        {"Key": "reconciler:stack", "Value": "prod"}, {"Key": "owner", "Value": "web"}]}])
+    tagged = cloud.create(
+        "tagged",
+        TagSpecification=[
+            {
+                "ResourceType": "image",
+                "Tags": [
+                    {"Key": "reconciler:stack", "Value": "prod"},
+                    {"Key": "owner", "Value": "web"},
+                ],
+            }
+        ],
+    )
     cloud.create("plain")
 
     def ids(name: str, values: list[str]) -> list[str]:
@@ -73,24 +100,32 @@ def test_tag_filters(cloud: Cloud) -> None:
     assert ids("tag:reconciler:stack", ["prod", "dev"]) == [tagged]
     assert ids("tag:reconciler:stack", ["dev"]) == []
     assert cloud.image(tagged)["Tags"] == [
-        {"Key": "owner", "Value": "web"}, {"Key": "reconciler:stack", "Value": "prod"}]
+        {"Key": "owner", "Value": "web"},
+        {"Key": "reconciler:stack", "Value": "prod"},
+    ]
 
 
 @pytest.mark.parametrize(
     ("params", "code"),
     [
-        ({"ImageIds": ["img-12345678"], "Filters": [{"Name": "image-type", "Values": ["x"]}]},
-         "InvalidParameter.InvalidParameterCoexistImageIdsFilters"),
+        (
+            {"ImageIds": ["img-12345678"], "Filters": [{"Name": "image-type", "Values": ["x"]}]},
+            "InvalidParameter.InvalidParameterCoexistImageIdsFilters",
+        ),
         ({"ImageIds": ["img-123"]}, "InvalidImageId.Malformed"),
         ({"ImageIds": ["IMG-12345678"]}, "InvalidImageId.Malformed"),
         ({"Filters": [{"Name": "image-id", "Values": ["nope"]}]}, "InvalidImageId.Malformed"),
         ({"Limit": 101}, "InvalidParameterValue.LimitExceeded"),
         ({"Limit": 0}, "InvalidParameterValue"),
         ({"Offset": -1}, "InvalidParameterValue"),
-        ({"Filters": [{"Name": "image-type", "Values": ["a", "b", "c", "d", "e", "f"]}]},
-         "InvalidFilterValue.LimitExceeded"),
-        ({"Filters": [{"Name": "platform", "Values": ["x"]}] * 11},
-         "InvalidParameterValue.LimitExceeded"),
+        (
+            {"Filters": [{"Name": "image-type", "Values": ["a", "b", "c", "d", "e", "f"]}]},
+            "InvalidFilterValue.LimitExceeded",
+        ),
+        (
+            {"Filters": [{"Name": "platform", "Values": ["x"]}] * 11},
+            "InvalidParameterValue.LimitExceeded",
+        ),
         ({"Filters": [{"Name": "image-state", "Values": ["NORMAL"]}]}, "InvalidFilter"),
     ],
 )

@@ -14,10 +14,22 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def test_success_and_error_envelopes_carry_a_fresh_request_id(cloud: Cloud) -> None:
-    ok = cloud.sim.handle(account="100000000001", service="cvm", version="2017-03-12",
-                          action="DescribeImageQuota", region="ap-guangzhou", params={})
-    bad = cloud.sim.handle(account="100000000001", service="cvm", version="2017-03-12",
-                           action="Nope", region="ap-guangzhou", params={})
+    ok = cloud.sim.handle(
+        account="100000000001",
+        service="cvm",
+        version="2017-03-12",
+        action="DescribeImageQuota",
+        region="ap-guangzhou",
+        params={},
+    )
+    bad = cloud.sim.handle(
+        account="100000000001",
+        service="cvm",
+        version="2017-03-12",
+        action="Nope",
+        region="ap-guangzhou",
+        params={},
+    )
     assert set(ok["Response"]) == {"ImageNumQuota", "RequestId"}
     assert set(bad["Response"]) == {"Error", "RequestId"}
     assert set(bad["Response"]["Error"]) == {"Code", "Message"}
@@ -34,21 +46,50 @@ def test_success_and_error_envelopes_carry_a_fresh_request_id(cloud: Cloud) -> N
         ("tag", "2017-03-12", "TagResources", "ap-guangzhou", {}, "NoSuchVersion"),
         ("cvm", "2017-03-12", "DescribeImages", "xx-nowhere", {}, "InvalidRegion.NotFound"),
         ("cvm", "2017-03-12", "DescribeImages", "ap-guangzhou", {"Foo": 1}, "UnknownParameter"),
-        ("cvm", "2017-03-12", "DescribeImages", "ap-guangzhou", {"Limit": "ten"},
-         "InvalidParameter"),
-        ("cvm", "2017-03-12", "DescribeImages", "ap-guangzhou", {"ImageIds": "img-12345678"},
-         "InvalidParameter"),
-        ("cvm", "2017-03-12", "DescribeImageSharePermission", "ap-guangzhou", {},
-         "MissingParameter"),
+        (
+            "cvm",
+            "2017-03-12",
+            "DescribeImages",
+            "ap-guangzhou",
+            {"Limit": "ten"},
+            "InvalidParameter",
+        ),
+        (
+            "cvm",
+            "2017-03-12",
+            "DescribeImages",
+            "ap-guangzhou",
+            {"ImageIds": "img-12345678"},
+            "InvalidParameter",
+        ),
+        (
+            "cvm",
+            "2017-03-12",
+            "DescribeImageSharePermission",
+            "ap-guangzhou",
+            {},
+            "MissingParameter",
+        ),
         ("cbs", "2017-03-12", "DeleteSnapshots", "ap-guangzhou", {}, "MissingParameter"),
     ],
 )
 def test_common_codes(  # noqa: PLR0917 - one parameter per table column
-    cloud: Cloud, service: str, version: str, action: str, region: str,
-    params: dict[str, object], code: str,
+    cloud: Cloud,
+    service: str,
+    version: str,
+    action: str,
+    region: str,
+    params: dict[str, object],
+    code: str,
 ) -> None:
-    response = cloud.sim.handle(account="100000000001", service=service, version=version,
-                                action=action, region=region, params=params)["Response"]
+    response = cloud.sim.handle(
+        account="100000000001",
+        service=service,
+        version=version,
+        action=action,
+        region=region,
+        params=params,
+    )["Response"]
     assert response["Error"]["Code"] == code
 
 
@@ -85,9 +126,15 @@ def test_fault_on_every_action_with_a_probability_is_deterministic() -> None:
         sim.update_settings(seed=42)
         sim.set_fault("*", "ResourceInUse", probability=0.5)
         outcomes = [
-            "Error" in sim.handle(account="100000000001", service="cvm", version="2017-03-12",
-                                  action="DescribeImageQuota", region="ap-guangzhou",
-                                  params={})["Response"]
+            "Error"
+            in sim.handle(
+                account="100000000001",
+                service="cvm",
+                version="2017-03-12",
+                action="DescribeImageQuota",
+                region="ap-guangzhou",
+                params={},
+            )["Response"]
             for _ in range(40)
         ]
         sim.close()
@@ -101,7 +148,8 @@ def test_fault_on_every_action_with_a_probability_is_deterministic() -> None:
 def test_a_failed_create_by_fault_leaves_nothing(cloud: Cloud) -> None:
     cloud.sim.set_fault("CreateImage", "InternalError", count=1)
     assert cloud.error("CreateImage", {"InstanceId": "ins-demo0001", "ImageName": "x"}) == (
-        "InternalError")
+        "InternalError"
+    )
     assert cloud.sim.images() == []
     cloud.create("x")
 
@@ -138,7 +186,11 @@ def test_fault_arguments_are_checked(cloud: Cloud) -> None:
 def test_accounts_and_credentials(cloud: Cloud) -> None:
     accounts = cloud.sim.credentials()
     assert [a.uin for a in accounts] == [
-        "100000000001", "100000000002", "100000000003", "100000000004"]
+        "100000000001",
+        "100000000002",
+        "100000000003",
+        "100000000004",
+    ]
     assert all(a.secret_id.startswith("AKID") and len(a.secret_key) == 32 for a in accounts)
     assert cloud.sim.account_for_secret_id(accounts[1].secret_id) == accounts[1]
     assert cloud.sim.account_for_secret_id("AKIDnope") is None

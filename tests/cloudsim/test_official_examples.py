@@ -23,8 +23,10 @@ def _substitute(cloud: Cloud, example: dict[str, Any]) -> dict[str, Any]:
     if action == "DescribeImages" or "ImageId" in params or "ImageIds" in params:
         image_id = cloud.create(f"example-{len(cloud.sim.images())}")
         if action == "DescribeImageSharePermission":
-            cloud.ok("ModifyImageSharePermission", {
-                "ImageId": image_id, "AccountIds": [PARTNER], "Permission": "SHARE"})
+            cloud.ok(
+                "ModifyImageSharePermission",
+                {"ImageId": image_id, "AccountIds": [PARTNER], "Permission": "SHARE"},
+            )
         for item in params.get("Filters", []):
             if item["Name"] == "image-id":
                 item["Values"] = [image_id]
@@ -40,8 +42,11 @@ def _substitute(cloud: Cloud, example: dict[str, Any]) -> dict[str, Any]:
         params["AccountIds"] = [PARTNER]
     if action == "DeleteSnapshots":
         instance = cloud.sim.add_instance("ap-guangzhou")
-        snapshot = cloud.ok("DescribeSnapshots", {"Filters": [
-            {"Name": "disk-id", "Values": [instance["SystemDisk"]["DiskId"]]}]}, service="cbs")
+        snapshot = cloud.ok(
+            "DescribeSnapshots",
+            {"Filters": [{"Name": "disk-id", "Values": [instance["SystemDisk"]["DiskId"]]}]},
+            service="cbs",
+        )
         params["SnapshotIds"] = [snapshot["SnapshotSet"][0]["SnapshotId"]]
     return params
 
@@ -80,8 +85,17 @@ def test_official_example_is_accepted_with_the_same_response_shape(
 def test_the_fixture_covers_every_image_action() -> None:
     covered = {example["action"] for example in EXAMPLES}
     assert covered >= {
-        "DescribeImages", "CreateImage", "ImportImage", "SyncImages", "ModifyImageAttribute",
-        "ModifyImageSharePermission", "DescribeImageSharePermission", "DeleteImages",
-        "DescribeImageQuota", "DescribeImportImageOs", "DescribeInstances", "DescribeSnapshots",
+        "DescribeImages",
+        "CreateImage",
+        "ImportImage",
+        "SyncImages",
+        "ModifyImageAttribute",
+        "ModifyImageSharePermission",
+        "DescribeImageSharePermission",
+        "DeleteImages",
+        "DescribeImageQuota",
+        "DescribeImportImageOs",
+        "DescribeInstances",
+        "DescribeSnapshots",
         "DeleteSnapshots",
     }

@@ -22,8 +22,12 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "cloud.db"
     clock = ManualClock()
     sim = CloudSim(path, clock=clock)
-    image_id = sim.handle(**ARGS, action="CreateImage", region="ap-guangzhou", params={
-        "InstanceId": "ins-demo0001", "ImageName": "kept"})["Response"]["ImageId"]
+    image_id = sim.handle(
+        **ARGS,
+        action="CreateImage",
+        region="ap-guangzhou",
+        params={"InstanceId": "ins-demo0001", "ImageName": "kept"},
+    )["Response"]["ImageId"]
     sim.set_fault("DescribeImages", "InternalError", count=5)
     sim.close()
     clock.advance(10)
@@ -75,7 +79,9 @@ _BURST = textwrap.dedent(
 def test_sigkill_mid_burst_leaves_a_consistent_database(tmp_path: Path) -> None:
     path = tmp_path / "cloud.db"
     process = subprocess.Popen(
-        [sys.executable, "-c", _BURST, str(path)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", _BURST, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -91,22 +97,28 @@ def test_sigkill_mid_burst_leaves_a_consistent_database(tmp_path: Path) -> None:
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         no_snapshots = db.execute(
             "SELECT image_id FROM images WHERE kind='PRIVATE_IMAGE' AND image_id NOT IN "
-            "(SELECT image_id FROM image_snapshots)").fetchall()
+            "(SELECT image_id FROM image_snapshots)"
+        ).fetchall()
         assert no_snapshots == []
         dangling = db.execute(
             "SELECT snapshot_id FROM image_snapshots WHERE snapshot_id NOT IN "
-            "(SELECT snapshot_id FROM snapshots)").fetchall()
+            "(SELECT snapshot_id FROM snapshots)"
+        ).fetchall()
         assert dangling == []
         shares_of_missing = db.execute(
-            "SELECT image_id FROM image_shares WHERE image_id NOT IN "
-            "(SELECT image_id FROM images)").fetchall()
+            "SELECT image_id FROM image_shares WHERE image_id NOT IN (SELECT image_id FROM images)"
+        ).fetchall()
         assert shares_of_missing == []
     sim = CloudSim(path)
     own = sim.images("ap-guangzhou")
     assert len(own) >= 7
     quota = sim.handle(**ARGS, action="DescribeImageQuota", region="ap-guangzhou", params={})
     assert quota["Response"]["ImageNumQuota"] >= len(own)
-    created = sim.handle(**ARGS, action="CreateImage", region="ap-guangzhou", params={
-        "InstanceId": "ins-demo0001", "ImageName": "after-crash"})["Response"]
+    created = sim.handle(
+        **ARGS,
+        action="CreateImage",
+        region="ap-guangzhou",
+        params={"InstanceId": "ins-demo0001", "ImageName": "after-crash"},
+    )["Response"]
     assert "ImageId" in created
     sim.close()

@@ -10,15 +10,26 @@ SHANGHAI, SINGAPORE = "ap-shanghai", "ap-singapore"
 
 
 def _sync(cloud: Cloud, image_id: str, *regions: str, **extra: object) -> list[dict[str, str]]:
-    response = cloud.ok("SyncImages", {"ImageIds": [image_id], "DestinationRegions": list(regions),
-                                       "ImageSetRequired": True, **extra})
+    response = cloud.ok(
+        "SyncImages",
+        {
+            "ImageIds": [image_id],
+            "DestinationRegions": list(regions),
+            "ImageSetRequired": True,
+            **extra,
+        },
+    )
     copies: list[dict[str, str]] = response["ImageSet"]
     return copies
 
 
 def test_sync_copies_with_progress_then_normal(cloud: Cloud) -> None:
-    source = cloud.create("web", TagSpecification=[
-        {"ResourceType": "image", "Tags": [{"Key": "reconciler:stack", "Value": "prod"}]}])
+    source = cloud.create(
+        "web",
+        TagSpecification=[
+            {"ResourceType": "image", "Tags": [{"Key": "reconciler:stack", "Value": "prod"}]}
+        ],
+    )
     copies = _sync(cloud, source, SHANGHAI, SINGAPORE)
     assert [c["Region"] for c in copies] == [SHANGHAI, SINGAPORE]
     assert cloud.image(source)["ImageState"] == "SYNCING"
@@ -26,8 +37,10 @@ def test_sync_copies_with_progress_then_normal(cloud: Cloud) -> None:
     assert (copy["ImageState"], copy["SyncPercent"], copy["ImageName"]) == ("SYNCING", 0, "web")
     assert copy["Tags"] == [], "copies are not tagged by default"
     assert copy["SnapshotSet"]
-    assert copy["SnapshotSet"][0]["SnapshotId"] != (
-        cloud.image(source)["SnapshotSet"][0]["SnapshotId"])
+    assert (
+        copy["SnapshotSet"][0]["SnapshotId"]
+        != (cloud.image(source)["SnapshotSet"][0]["SnapshotId"])
+    )
     cloud.clock.advance(2)
     assert cloud.image(copies[0]["ImageId"], region=SHANGHAI)["SyncPercent"] == 50
     cloud.clock.advance(2)
@@ -43,8 +56,10 @@ def test_sync_without_image_set_required_returns_empty_set(cloud: Cloud) -> None
 
 def test_sync_image_name_and_copied_tags_option(cloud: Cloud) -> None:
     cloud.sim.update_settings(copy_tags_on_sync=True)
-    source = cloud.create("web", TagSpecification=[
-        {"ResourceType": "image", "Tags": [{"Key": "owner", "Value": "team"}]}])
+    source = cloud.create(
+        "web",
+        TagSpecification=[{"ResourceType": "image", "Tags": [{"Key": "owner", "Value": "team"}]}],
+    )
     copy = _sync(cloud, source, SHANGHAI, ImageName="renamed")[0]
     image = cloud.image(copy["ImageId"], region=SHANGHAI)
     assert (image["ImageName"], image["Tags"]) == ("renamed", [{"Key": "owner", "Value": "team"}])
@@ -67,20 +82,22 @@ def test_sync_destination_rules(cloud: Cloud, regions: list[str], code: str) -> 
 def test_sync_refusals(cloud: Cloud) -> None:
     creating = cloud.create("busy", wait=False)
     to_shanghai = {"ImageIds": [creating], "DestinationRegions": [SHANGHAI]}
-    assert cloud.error("SyncImages", to_shanghai) == (
-        "InvalidImageId.IncorrectState")
+    assert cloud.error("SyncImages", to_shanghai) == ("InvalidImageId.IncorrectState")
     cloud.clock.advance(3)
     other = cloud.create("other")
-    assert cloud.error("SyncImages", {"ImageIds": [creating, other],
-                                      "DestinationRegions": [SHANGHAI]}) == (
-        "InvalidParameterValue.LimitExceeded")
+    assert cloud.error(
+        "SyncImages", {"ImageIds": [creating, other], "DestinationRegions": [SHANGHAI]}
+    ) == ("InvalidParameterValue.LimitExceeded")
     cloud.ok("CreateImage", {"InstanceId": "ins-demo0002", "ImageName": "busy"}, region=SHANGHAI)
-    assert cloud.error("SyncImages", to_shanghai) == (
-        "InvalidImageName.Duplicate")
+    assert cloud.error("SyncImages", to_shanghai) == ("InvalidImageName.Duplicate")
     missing = {"ImageIds": ["img-zzzzzzzz"], "DestinationRegions": [SHANGHAI]}
     assert cloud.error("SyncImages", missing) == "InvalidImageId.NotFound"
-    assert cloud.error("SyncImages", {"ImageIds": [other], "DestinationRegions": [SINGAPORE],
-                                      "DryRun": True}) == "DryRunOperation"
+    assert (
+        cloud.error(
+            "SyncImages", {"ImageIds": [other], "DestinationRegions": [SINGAPORE], "DryRun": True}
+        )
+        == "DryRunOperation"
+    )
     assert cloud.image(other)["ImageState"] == "NORMAL"
 
 
@@ -89,26 +106,34 @@ def test_sync_quota_in_destination(cloud: Cloud) -> None:
     cloud.sim.update_settings(image_quota=1)
     cloud.ok("CreateImage", {"InstanceId": "ins-demo0002", "ImageName": "x"}, region=SHANGHAI)
     assert cloud.error("SyncImages", {"ImageIds": [source], "DestinationRegions": [SHANGHAI]}) == (
-        "ImageQuotaLimitExceeded")
+        "ImageQuotaLimitExceeded"
+    )
 
 
 def test_mainland_overseas_option(cloud: Cloud) -> None:
     source = cloud.create()
     cloud.sim.update_settings(restrict_mainland_overseas_copy=True)
     assert cloud.error("SyncImages", {"ImageIds": [source], "DestinationRegions": [SINGAPORE]}) == (
-        "InvalidRegion.Unavailable")
+        "InvalidRegion.Unavailable"
+    )
     _sync(cloud, source, SHANGHAI)
 
 
 def test_recipient_copies_a_shared_image_only_into_its_region(cloud: Cloud) -> None:
     source = cloud.create()
-    cloud.ok("ModifyImageSharePermission",
-             {"ImageId": source, "AccountIds": [PARTNER], "Permission": "SHARE"})
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": source, "AccountIds": [PARTNER], "Permission": "SHARE"},
+    )
     params = {"ImageIds": [source], "DestinationRegions": [SHANGHAI]}
     assert cloud.error("SyncImages", params, account=PARTNER) == (
-        "InvalidParameterValue.InvalidRegion")
-    copy = cloud.ok("SyncImages", {**params, "DestinationRegions": ["ap-guangzhou"],
-                                   "ImageSetRequired": True}, account=PARTNER)["ImageSet"][0]
+        "InvalidParameterValue.InvalidRegion"
+    )
+    copy = cloud.ok(
+        "SyncImages",
+        {**params, "DestinationRegions": ["ap-guangzhou"], "ImageSetRequired": True},
+        account=PARTNER,
+    )["ImageSet"][0]
     assert cloud.image(copy["ImageId"], account=PARTNER)["ImageType"] == "PRIVATE_IMAGE"
 
 
@@ -120,7 +145,8 @@ def test_share_and_cancel(cloud: Cloud) -> None:
     assert {s["AccountId"] for s in listed} == {PARTNER, "100000000003"}
     assert listed[0]["CreatedTime"].endswith("Z")
     assert cloud.error("ModifyImageSharePermission", {**share, "AccountIds": [PARTNER]}) == (
-        "FailedOperation.AccountAlreadyExists")
+        "FailedOperation.AccountAlreadyExists"
+    )
     cancel = {"ImageId": image_id, "Permission": "CANCEL"}
     cloud.ok("ModifyImageSharePermission", {**cancel, "AccountIds": [PARTNER]})
     cloud.ok("ModifyImageSharePermission", {**cancel, "AccountIds": [PARTNER]})  # not shared: no-op
@@ -149,25 +175,43 @@ def test_share_needs_normal_own_non_byol_image_and_quota(cloud: Cloud) -> None:
     creating = cloud.create("c", wait=False)
     share = {"AccountIds": [PARTNER], "Permission": "SHARE"}
     assert cloud.error("ModifyImageSharePermission", {**share, "ImageId": creating}) == (
-        "InvalidParameterValue.InvalidImageState")
+        "InvalidParameterValue.InvalidImageState"
+    )
     cloud.clock.advance(3)
     cloud.ok("ModifyImageSharePermission", {**share, "ImageId": creating})
-    assert cloud.error("ModifyImageSharePermission", {**share, "ImageId": creating},
-                       account=PARTNER) == "UnauthorizedOperation.ImageNotBelongToAccount"
-    assert cloud.error("DescribeImageSharePermission", {"ImageId": creating},
-                       account=PARTNER) == "UnauthorizedOperation.ImageNotBelongToAccount"
-    byol = cloud.ok("ImportImage", {
-        "ImageUrl": "https://b-1.cos.ap-guangzhou.myqcloud.com/x.raw", "ImageName": "byol",
-        "OsType": "CentOS", "OsVersion": "7", "Architecture": "x86_64",
-        "LicenseType": "BYOL"})["ImageId"]
+    assert (
+        cloud.error("ModifyImageSharePermission", {**share, "ImageId": creating}, account=PARTNER)
+        == "UnauthorizedOperation.ImageNotBelongToAccount"
+    )
+    assert (
+        cloud.error("DescribeImageSharePermission", {"ImageId": creating}, account=PARTNER)
+        == "UnauthorizedOperation.ImageNotBelongToAccount"
+    )
+    byol = cloud.ok(
+        "ImportImage",
+        {
+            "ImageUrl": "https://b-1.cos.ap-guangzhou.myqcloud.com/x.raw",
+            "ImageName": "byol",
+            "OsType": "CentOS",
+            "OsVersion": "7",
+            "Architecture": "x86_64",
+            "LicenseType": "BYOL",
+        },
+    )["ImageId"]
     cloud.clock.advance(5)
     assert cloud.error("ModifyImageSharePermission", {**share, "ImageId": byol}) == (
-        "FailedOperation.BYOLImageShareFailed")
+        "FailedOperation.BYOLImageShareFailed"
+    )
     cloud.sim.update_settings(share_quota=1)
     other = cloud.create("other")
     cloud.ok("ModifyImageSharePermission", {**share, "ImageId": other})
-    assert cloud.error("ModifyImageSharePermission", {
-        "ImageId": other, "AccountIds": ["100000000003"], "Permission": "SHARE"}) == "OverQuota"
+    assert (
+        cloud.error(
+            "ModifyImageSharePermission",
+            {"ImageId": other, "AccountIds": ["100000000003"], "Permission": "SHARE"},
+        )
+        == "OverQuota"
+    )
 
 
 def test_five_hundred_shares_fit_and_the_501st_is_over_quota(cloud: Cloud) -> None:
@@ -176,60 +220,94 @@ def test_five_hundred_shares_fit_and_the_501st_is_over_quota(cloud: Cloud) -> No
         cloud.sim.add_account(uin)
     image_id = cloud.create()
     for start in range(0, 500, 100):
-        cloud.ok("ModifyImageSharePermission", {
-            "ImageId": image_id, "AccountIds": uins[start:start + 100], "Permission": "SHARE"})
-    assert cloud.error("ModifyImageSharePermission", {
-        "ImageId": image_id, "AccountIds": [uins[500]], "Permission": "SHARE"}) == "OverQuota"
+        cloud.ok(
+            "ModifyImageSharePermission",
+            {"ImageId": image_id, "AccountIds": uins[start : start + 100], "Permission": "SHARE"},
+        )
+    assert (
+        cloud.error(
+            "ModifyImageSharePermission",
+            {"ImageId": image_id, "AccountIds": [uins[500]], "Permission": "SHARE"},
+        )
+        == "OverQuota"
+    )
 
 
 def test_modify_image_attribute(cloud: Cloud) -> None:
     image_id = cloud.create("web")
     cloud.create("taken")
-    cloud.ok("ModifyImageAttribute", {"ImageId": image_id, "ImageName": "web2",
-                                      "ImageDescription": "d", "ImageFamily": "fam",
-                                      "ImageDeprecated": True})
+    cloud.ok(
+        "ModifyImageAttribute",
+        {
+            "ImageId": image_id,
+            "ImageName": "web2",
+            "ImageDescription": "d",
+            "ImageFamily": "fam",
+            "ImageDeprecated": True,
+        },
+    )
     image = cloud.image(image_id)
-    assert (image["ImageName"], image["ImageDescription"], image["ImageFamily"],
-            image["ImageDeprecated"]) == ("web2", "d", "fam", True)
+    assert (
+        image["ImageName"],
+        image["ImageDescription"],
+        image["ImageFamily"],
+        image["ImageDeprecated"],
+    ) == ("web2", "d", "fam", True)
     modify = {"ImageId": image_id}
     assert cloud.error("ModifyImageAttribute", {**modify, "ImageName": "taken"}) == (
-        "InvalidImageName.Duplicate")
+        "InvalidImageName.Duplicate"
+    )
     assert cloud.error("ModifyImageAttribute", {**modify, "ImageName": "n" * 61}) == (
-        "InvalidParameterValue.TooLarge")
+        "InvalidParameterValue.TooLarge"
+    )
     assert cloud.error("ModifyImageAttribute", {**modify, "ImageDescription": "d" * 257}) == (
-        "InvalidParameterValue.TooLarge")
+        "InvalidParameterValue.TooLarge"
+    )
     assert cloud.error("ModifyImageAttribute", {**modify, "ImageDeprecated": "soon"}) == (
-        "InvalidParameter")
+        "InvalidParameter"
+    )
     cloud.ok("ModifyImageAttribute", {**modify, "ImageName": "web2"})  # its own name is fine
 
 
 def test_modify_refused_on_shared_images_both_ways(cloud: Cloud) -> None:
     image_id = cloud.create("web")
-    cloud.ok("ModifyImageSharePermission",
-             {"ImageId": image_id, "AccountIds": [PARTNER], "Permission": "SHARE"})
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": image_id, "AccountIds": [PARTNER], "Permission": "SHARE"},
+    )
     for account in (PARTNER, OWN):
-        assert cloud.error("ModifyImageAttribute", {"ImageId": image_id, "ImageName": "x"},
-                           account=account) == "UnsupportedOperation.SharedImageModifyUnsupported"
-    cloud.ok("ModifyImageSharePermission",
-             {"ImageId": image_id, "AccountIds": [PARTNER], "Permission": "CANCEL"})
+        assert (
+            cloud.error(
+                "ModifyImageAttribute", {"ImageId": image_id, "ImageName": "x"}, account=account
+            )
+            == "UnsupportedOperation.SharedImageModifyUnsupported"
+        )
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": image_id, "AccountIds": [PARTNER], "Permission": "CANCEL"},
+    )
     cloud.ok("ModifyImageAttribute", {"ImageId": image_id, "ImageName": "x"})
 
 
 def test_modify_refused_while_busy(cloud: Cloud) -> None:
     image_id = cloud.create("web", wait=False)
     assert cloud.error("ModifyImageAttribute", {"ImageId": image_id, "ImageName": "x"}) == (
-        "InvalidImageId.IncorrectState")
+        "InvalidImageId.IncorrectState"
+    )
 
 
 def test_delete_rules(cloud: Cloud) -> None:
     creating = cloud.create("busy", wait=False)
     assert cloud.error("DeleteImages", {"ImageIds": [creating]}) == "InvalidImageId.IncorrectState"
     cloud.clock.advance(3)
-    cloud.ok("ModifyImageSharePermission",
-             {"ImageId": creating, "AccountIds": [PARTNER], "Permission": "SHARE"})
+    cloud.ok(
+        "ModifyImageSharePermission",
+        {"ImageId": creating, "AccountIds": [PARTNER], "Permission": "SHARE"},
+    )
     assert cloud.error("DeleteImages", {"ImageIds": [creating]}) == "InvalidImageId.InShared"
     assert cloud.error("DeleteImages", {"ImageIds": [creating]}, account=PARTNER) == (
-        "InvalidParameterValue.InvalidImageIdIsShared")
+        "InvalidParameterValue.InvalidImageIdIsShared"
+    )
     assert cloud.error("DeleteImages", {"ImageIds": ["img-zzzzzzzz"]}) == "InvalidImageId.NotFound"
     assert cloud.error("DeleteImages", {"ImageIds": ["img-1"]}) == "InvalidImageId.Malformed"
     syncing = cloud.create("src")
@@ -244,17 +322,26 @@ def test_delete_dry_run_changes_nothing(cloud: Cloud) -> None:
 
 
 def test_delete_binded_snap_removes_only_the_system_snapshot(cloud: Cloud) -> None:
-    image_id = cloud.create("web", TagSpecification=[
-        {"ResourceType": "image", "Tags": [{"Key": "k", "Value": "v"}]}],
-        DataDiskIds=["disk-demo0101"])
+    image_id = cloud.create(
+        "web",
+        TagSpecification=[{"ResourceType": "image", "Tags": [{"Key": "k", "Value": "v"}]}],
+        DataDiskIds=["disk-demo0101"],
+    )
     system, data = (s["SnapshotId"] for s in cloud.image(image_id)["SnapshotSet"])
     cloud.ok("DeleteImages", {"ImageIds": [image_id], "DeleteBindedSnap": True})
     left = cloud.ok("DescribeSnapshots", {"SnapshotIds": [system, data]}, service="cbs")
     assert [s["SnapshotId"] for s in left["SnapshotSet"]] == [data]
     assert left["SnapshotSet"][0]["ImageCount"] == 0
-    tags = cloud.ok("DescribeResourceTagsByResourceIds", {
-        "ServiceType": "cvm", "ResourcePrefix": "image", "ResourceIds": [image_id],
-        "ResourceRegion": "ap-guangzhou"}, service="tag")
+    tags = cloud.ok(
+        "DescribeResourceTagsByResourceIds",
+        {
+            "ServiceType": "cvm",
+            "ResourcePrefix": "image",
+            "ResourceIds": [image_id],
+            "ResourceRegion": "ap-guangzhou",
+        },
+        service="tag",
+    )
     assert tags["Tags"] == []
     cloud.ok("DeleteSnapshots", {"SnapshotIds": [data]}, service="cbs")
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.engine.executor import execute

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from reconciler.engine.lock import FileLockStore, LockStore, SqliteLockStore, held
 from reconciler.errors import LockError
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from reconciler.engine.clock import SystemClock, VirtualClock
 from reconciler.engine.settings import ExecutorSettings, RetryPolicy, WaitTimeouts
 from reconciler.errors import UsageError

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
 from reconciler.cli import cli
 from reconciler.manifests import validate_path
 

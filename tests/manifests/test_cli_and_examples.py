@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from reconciler.cli import cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "manifests"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from reconciler.errors import ManifestError
 from reconciler.manifests import load_desired
 from reconciler.model.desired import (

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from reconciler.manifests import validate_documents
 from reconciler.manifests.problems import Problem
 from reconciler.manifests.yaml_loader import (

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
+
 from reconciler.manifests import schemas
 from reconciler.manifests.schemas import (
     KIND_SCHEMAS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from reconciler.manifests.yaml_loader import (
     MAX_DEPTH,
     Position,

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.provider.local import LocalTransport

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from reconciler.errors import (
     AlreadyExistsError,
     AuthError,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from reconciler.engine.clock import VirtualClock
 from reconciler.engine.lock import FileLockStore, SqliteLockStore
 from reconciler.errors import LockError, UsageError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.errors import TransientError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from reconciler.engine.clock import VirtualClock
 from reconciler.provider.ratelimit import RateLimiter
 

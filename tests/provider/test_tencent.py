@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.errors import AlreadyExistsError, InvalidRequestError, ThrottledError

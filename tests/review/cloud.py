@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+
 from reconciler.cli import cli
 from reconciler.cloudsim import CloudSim
 

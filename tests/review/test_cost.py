@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pytest
+
 from reconciler.model.desired import DesiredStack, DesiredState, PricingConfig
 from reconciler.model.observed import ObservedCloud, ObservedImage, ObservedSnapshot
 from reconciler.model.plan import Action, Change, Plan, RegionCost

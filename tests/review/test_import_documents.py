@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from reconciler.commands.import_image import (
     ImportedImage,
     image_documents,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from reconciler.model.plan import Action, Change, Plan, Step, StepRef
 from reconciler.model.source import SourceRef
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown

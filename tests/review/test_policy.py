@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import pytest
+
 from reconciler.model.desired import (
     DesiredImage,
     DesiredShare,
