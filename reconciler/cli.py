@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 
 import click
 
 from reconciler import __version__
 from reconciler.commands.lazy import LazyGroup
+from reconciler.errors import ReconcilerError
 
 COMMANDS = {
     "validate": "reconciler.commands.validate:validate",
@@ -44,4 +47,22 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except ReconcilerError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a file the user named can't be read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"Error: {exc.strerror or exc}{where}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("RECONCILER_DEBUG"):
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in reconciler; run again with RECONCILER_DEBUG=1 for the "
+                "traceback and report it.",
+                err=True,
+            )
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
