@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from reconciler.commands.errors import reported_errors
+from reconciler.commands.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, reported_errors
 from reconciler.errors import UsageError
 
 SERVER_LOGGER = "reconciler.cloudsim.server"
@@ -76,7 +76,7 @@ def _banner(endpoint: str, db_path: Path, accounts: list[tuple[str, str, str]]) 
 def serve(host: str, port: int, db: str | None, stack_dir: Path, quiet: bool) -> None:
     """Serve the simulated cloud over HTTP with the real wire protocol (TC3-signed API 3.0).
 
-    Stops cleanly on Ctrl-C or SIGTERM and then exits 0.
+    Stops cleanly on Ctrl-C or SIGTERM, then exits 130 (Ctrl-C) or 143 (SIGTERM) (SPEC §5).
     """
     from reconciler.cloudsim.server import serve as start_server
     from reconciler.commands.clouddb import resolve_cloud_db
@@ -95,8 +95,10 @@ def serve(host: str, port: int, db: str | None, stack_dir: Path, quiet: bool) ->
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stop_requested = threading.Event()
+        received: list[int] = []
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
+            received.append(signum)
             stop_requested.set()
 
         previous = {
@@ -122,4 +124,6 @@ def serve(host: str, port: int, db: str | None, stack_dir: Path, quiet: bool) ->
             server.stop()
             for signum, handler_before in previous.items():
                 signal.signal(signum, handler_before)
-        click.echo("Stopped.", err=True)
+        stopped_by = signal.Signals(received[0])
+        click.echo(f"Stopped ({stopped_by.name}).", err=True)
+        sys.exit(EXIT_TERMINATED if stopped_by == signal.SIGTERM else EXIT_INTERRUPTED)

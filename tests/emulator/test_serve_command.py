@@ -32,6 +32,7 @@ class ServeProcess:
 
     process: subprocess.Popen[str]
     port: int
+    db: Path
     banner: list[str]
     accounts: dict[str, tuple[str, str]]
 
@@ -91,7 +92,7 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
             for line in banner
             if (m := ACCOUNT_LINE.match(line))
         }
-        yield ServeProcess(process, port, banner, accounts)
+        yield ServeProcess(process, port, tmp_path / "cloud.db", banner, accounts)
     finally:
         if process.poll() is None:
             process.kill()
@@ -124,17 +125,24 @@ def test_printed_credentials_work_and_sigterm_stops_cleanly(served: ServeProcess
     assert _describe_as(served, "100000000001").ImageSet
     assert _describe_as(served, "100000000002").RequestId
     code, stderr = served.stop(signal.SIGTERM)
-    assert code == 0
-    assert "Stopped." in stderr
+    assert code == 143
+    assert stderr.rstrip().endswith("Stopped (SIGTERM).")
+    assert "Traceback" not in stderr
+    # The database was closed: SQLite removes the write-ahead log on the last clean close.
+    assert served.db.exists()
+    assert not Path(f"{served.db}-wal").exists()
     assert "cvm.DescribeImages ap-guangzhou as 100000000001: OK" in stderr
     for _, secret_key in served.accounts.values():
         assert secret_key not in stderr
 
 
 def test_ctrl_c_stops_cleanly(served: ServeProcess) -> None:
+    assert _describe_as(served, "100000000001").RequestId
     code, stderr = served.stop(signal.SIGINT)
-    assert code == 0
+    assert code == 130
+    assert stderr.rstrip().endswith("Stopped (SIGINT).")
     assert "Traceback" not in stderr
+    assert not Path(f"{served.db}-wal").exists()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", served.port), timeout=2):
         pass
 
