@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,13 @@ from reconciler.engine.hooks import Hook, NullHook
 from reconciler.engine.result import ApplyResult
 from reconciler.engine.settings import ExecutorSettings
 from reconciler.errors import PlanError, StalePlanError, UsageError
-from reconciler.model.desired import DesiredState, ExistingSource
+from reconciler.model.desired import (
+    DesiredStack,
+    DesiredState,
+    ExistingSource,
+    InstanceSource,
+    SnapshotsSource,
+)
 from reconciler.model.observed import TAG_GENERATION, ObservedCloud
 from reconciler.model.plan import Plan, PlanOptions
 from reconciler.model.regions import REGIONS
@@ -35,6 +42,21 @@ class Runtime:
     """The executor's and the rate limiter's clock (a VirtualClock in tests)."""
     settings: ExecutorSettings = field(default_factory=ExecutorSettings)
     """Parallelism, retries, wait timeouts and polling of apply."""
+
+
+LOCAL_POLL_INTERVAL = 1.0
+"""Seconds between wait polls on the embedded simulated cloud (it finishes a create in ~3 s)."""
+
+
+def executor_settings_for(stack: DesiredStack, parallelism: int = 10) -> ExecutorSettings:
+    """How `reconciler apply` runs against this stack's provider.
+
+    The embedded simulated cloud (`local`) is polled every second; any other provider (the real
+    cloud, or the emulator through `tencentcloud`) keeps the default interval of 5 s.
+    """
+    if stack.provider.type == "local":
+        return ExecutorSettings(parallelism=parallelism, poll_interval=LOCAL_POLL_INTERVAL)
+    return ExecutorSettings(parallelism=parallelism)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,23 +105,43 @@ def open_provider(
 
 
 def observe_cloud(
-    provider: TencentCloudProvider, desired: DesiredState, now: datetime
+    provider: TencentCloudProvider,
+    desired: DesiredState,
+    now: datetime,
+    *,
+    source_sizes: bool = True,
 ) -> ObservedCloud:
-    """Every PRIVATE_IMAGE of the account in every region, classified for this stack."""
-    from reconciler.provider.observe import observe
+    """Every PRIVATE_IMAGE of the account in every region, classified for this stack.
+
+    `source_sizes`: also read the disk sizes of the instances and snapshots the images are made
+    from (for the plan's cost estimate; applying a saved plan and `output` don't need them).
+    """
+    from reconciler.provider.observe import observe, observe_source_sizes
 
     adopting = {
         image.source.image_id
         for image in desired.images
         if isinstance(image.source, ExistingSource)
     }
-    return observe(
+    observed = observe(
         provider,
         observe_regions(desired),
         desired.stack.name,
         now=now,
         share_lists_for=adopting,
     )
+    if not source_sizes:
+        return observed
+    instances: defaultdict[str, set[str]] = defaultdict(set)
+    snapshots: defaultdict[str, set[str]] = defaultdict(set)
+    for image in desired.images:
+        source = image.source
+        if isinstance(source, InstanceSource):
+            instances[image.region].add(source.instance_id)
+        elif isinstance(source, SnapshotsSource):
+            snapshots[image.region].update((source.system, *source.data))
+    sizes = observe_source_sizes(provider, instances=instances, snapshots=snapshots)
+    return dataclasses.replace(observed, source_sizes=sizes)
 
 
 def plan_from(
@@ -233,7 +275,7 @@ def apply_planfile(
         )
     moment = _utc_now(runtime, now)
     with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment)
+        observed = observe_cloud(provider, desired, moment, source_sizes=False)
         reasons = stale_reasons(plan, observed, moment)
         if reasons:
             raise StalePlanError("\n  " + "\n  ".join(reasons) + "\nMake a new plan.")
@@ -254,7 +296,7 @@ def output(path: Path, *, runtime: Runtime | None = None) -> list[ImageOutput]:
     desired = load(path)
     moment = _utc_now(runtime, None)
     with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment)
+        observed = observe_cloud(provider, desired, moment, source_sizes=False)
     return sorted(
         (
             ImageOutput(
@@ -300,6 +342,7 @@ __all__: Sequence[str] = (
     "apply_plan",
     "apply_planfile",
     "check_applicable",
+    "executor_settings_for",
     "graph",
     "load",
     "output",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -35,7 +36,6 @@ from reconciler.commands.plan import (
     target_option,
 )
 from reconciler.engine.result import ApplyResult
-from reconciler.engine.settings import ExecutorSettings
 from reconciler.errors import UsageError
 from reconciler.model.plan import Plan
 from reconciler.render.apply_json import apply_result_to_json
@@ -170,7 +170,7 @@ def apply(
 ) -> None:
     """Make the cloud match the manifests in PATH, or apply exactly the saved PLANFILE."""
     with reported_errors():
-        runtime = app.Runtime(db=db, settings=ExecutorSettings(parallelism=parallelism))
+        runtime = app.Runtime(db=db)
         is_planfile = read_plan_document(target) is not None
         if target.is_file() and not is_planfile:
             raise UsageError(f"{target}: neither a manifest directory nor a plan file")
@@ -195,6 +195,10 @@ def apply(
             sys.exit(_nothing_to_do(plan, output_format))
         if not is_planfile:
             confirm(auto_approve)
+        stack = app.load(stack_dir if is_planfile else target).stack
+        runtime = dataclasses.replace(
+            runtime, settings=app.executor_settings_for(stack, parallelism)
+        )
         started = runtime.clock.monotonic()
         progress = LineProgress(
             sys.stderr,

@@ -94,7 +94,8 @@ class ObservedImage:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObservedCloud:
-    """Every PRIVATE_IMAGE of the account in every region that answered, plus quotas."""
+    """Every PRIVATE_IMAGE of the account in every region that answered, plus quotas and the
+    sizes of the desired images' sources."""
 
     account: str = ""
     images: tuple[ObservedImage, ...] = ()
@@ -104,6 +105,10 @@ class ObservedCloud:
     """Regions that answered."""
     observed_at: str = ""
     """ISO-8601 UTC."""
+    source_sizes: Mapping[str, int] = field(default_factory=dict)
+    """Disk sizes (GiB) of the sources the desired images name, by ID: `ins-…` → the instance's
+    system disk, `disk-…` → one of its data disks, `snap-…` → the snapshot's disk. An ID that
+    is absent has no known size (not found, or not readable); only the cost estimate uses them."""
 
     def in_region(self, region: str) -> tuple[ObservedImage, ...]:
         return tuple(i for i in self.images if i.region == region)

@@ -17,6 +17,7 @@ from reconciler.planner.applied import (
     is_ignored,
     managed_tags,
 )
+from reconciler.planner.cost import SIZE_KEY, image_size_gb, source_size_gb
 from reconciler.planner.diff import DriftSplit, choose_action, field_diffs, split_drift
 from reconciler.planner.make import new_image, source_snapshots
 from reconciler.planner.ownership import (
@@ -151,12 +152,16 @@ class ChangePlanner:
         ownership: Ownership,
         options: PlanOptions,
         scope: frozenset[str] | None,
+        *,
+        source_sizes: Mapping[str, int] | None = None,
     ) -> None:
         self.desired = desired
         self.resolved = resolved
         self.ownership = ownership
         self.options = options
         self.scope = scope
+        self.source_sizes: Mapping[str, int] = source_sizes or {}
+        """Disk sizes of the sources, by ID (`ObservedCloud.source_sizes`)."""
         self.stack = desired.stack.name
         self.source_snapshots = frozenset().union(*(source_snapshots(i) for i in desired.images))
         """Every snapshot named in a `source.snapshots`: never deleted, whichever image goes."""
@@ -351,8 +356,13 @@ class ChangePlanner:
             copies_out.append(outcome)
         if replacing or deposed:
             self._protect_replacement(resolved, deposed)
-        for outcome in [*([home_out] if home_out else []), *copies_out]:
-            self.out.changes.append(outcome.change)
+        # New images record their size for the cost estimate: a home image has its source's
+        # disks; a copy has its live home image's, else those of the home image being made.
+        home_size = source_size_gb(image.source, self.source_sizes)
+        copy_size = _live_size_gb(home_live) if home_live is not None else home_size
+        if home_out is not None:
+            self.out.changes.append(_with_size(home_out, home_size))
+        self.out.changes.extend(_with_size(outcome, copy_size) for outcome in copies_out)
         self.out.groups.append(
             GroupWork(
                 address=home_addr,
@@ -968,12 +978,32 @@ def _with_reason(change: Change, reason: str) -> Change:
     return replace(change, reason=f"{change.reason}; {reason}")
 
 
+def _live_size_gb(image: ObservedImage) -> int | None:
+    """An observed image's size in whole GiB; None when the cloud reports none."""
+    return int(image_size_gb(image)) or None
+
+
+def _with_size(outcome: _ImageOutcome, size_gb: int | None) -> Change:
+    """The change, with `after[sizeGb]` when it makes a new image (create or replace)."""
+    change = outcome.change
+    if outcome.work.live is not None or size_gb is None or change.after is None:
+        return change
+    return replace(change, after={**change.after, SIZE_KEY: size_gb})
+
+
 def plan_changes(
     desired: DesiredState,
     resolved: Mapping[str, ResolvedImage],
     ownership: Ownership,
     options: PlanOptions,
     scope: frozenset[str] | None,
+    *,
+    source_sizes: Mapping[str, int] | None = None,
 ) -> ChangeSet:
-    """Diff the desired state against the owned images: changes, drift, work and errors."""
-    return ChangePlanner(desired, resolved, ownership, options, scope).run()
+    """Diff the desired state against the owned images: changes, drift, work and errors.
+
+    `source_sizes` (GiB by instance, disk or snapshot ID) size the new images for the cost.
+    """
+    return ChangePlanner(
+        desired, resolved, ownership, options, scope, source_sizes=source_sizes
+    ).run()

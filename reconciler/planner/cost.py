@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
-from reconciler.model.desired import DesiredState, PricingConfig
+from reconciler.model.desired import (
+    DesiredState,
+    ImageSource,
+    InstanceSource,
+    PricingConfig,
+    SnapshotsSource,
+)
 from reconciler.model.observed import ObservedCloud, ObservedImage
 from reconciler.model.plan import Action, Change, CostEstimate, Plan, RegionCost
 
@@ -78,6 +84,23 @@ def image_size_gb(image: ObservedImage) -> float:
     if image.snapshots:
         return float(sum(s.disk_size for s in image.snapshots))
     return float(image.size_gb)
+
+
+def source_size_gb(source: ImageSource, sizes: Mapping[str, int]) -> int | None:
+    """The GiB of the disks an image made from `source` will hold, from the observed
+    `ObservedCloud.source_sizes`: an instance's system disk plus the listed `dataDiskIds`, or
+    the system and data snapshots. None when one of them is unknown; always None for `import`
+    (the object's disk size is known only once imported) and `existing` (never made here)."""
+    if isinstance(source, InstanceSource):
+        ids = (source.instance_id, *source.data_disk_ids)
+    elif isinstance(source, SnapshotsSource):
+        ids = (source.system, *source.data)
+    else:
+        return None
+    unique = tuple(dict.fromkeys(ids))
+    if any(disk not in sizes for disk in unique):
+        return None
+    return sum(sizes[disk] for disk in unique)
 
 
 def monthly_cost(gb: float, price: RegionPrice) -> float:

@@ -59,7 +59,9 @@ def make_plan(
             errors += problems
             if resolution.copy_name is not None or resolution.existing is not None:
                 resolved[image.address] = resolution
-    change_set = plan_changes(desired, resolved, ownership, options, scope)
+    change_set = plan_changes(
+        desired, resolved, ownership, options, scope, source_sizes=observed.source_sizes
+    )
     refresh_only = options.refresh_only
     steps = () if refresh_only else build_steps(change_set.work)
     if not refresh_only:

@@ -1,16 +1,20 @@
-"""Observing the cloud (SPEC §3): custom images per region, owned images' shares, quotas."""
+"""Observing the cloud (SPEC §3): custom images per region, owned images' shares, quotas, and
+the disk sizes of the sources that new images will be made from (for the cost estimate, §9)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from reconciler.errors import NotFoundError, ProviderError
+from reconciler.errors import InvalidRequestError, NotFoundError, ProviderError
 from reconciler.model.observed import ObservedCloud, ObservedImage
 from reconciler.provider.errors import is_region_error
 from reconciler.provider.tencent import TencentCloudProvider
+
+SizeReader = Callable[[str, Sequence[str]], dict[str, int]]
+"""A provider read of sizes by ID in one region: `instance_disk_sizes` or `snapshot_sizes`."""
 
 DEFAULT_REGION_WORKERS = 8
 """Regions observed at once (each region has its own endpoint and rate-limit budget)."""
@@ -85,3 +89,54 @@ def observe(
         regions=tuple(view.region for view in views),
         observed_at=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
+
+
+def _read_sizes(read: SizeReader, region: str, ids: Sequence[str]) -> dict[str, int]:
+    """`read(region, ids)`; an error leaves those sizes unknown (never fails the plan).
+
+    One bad ID (malformed, not found) may fail a whole request: then each is read alone. Any
+    other error (a region that does not answer, throttling, no permission for DescribeInstances
+    or CBS DescribeSnapshots) leaves the whole request's sizes unknown.
+    """
+    try:
+        return read(region, ids)
+    except (NotFoundError, InvalidRequestError) as exc:
+        if len(ids) < 2 or is_region_error(exc):
+            return {}
+    except ProviderError:
+        return {}
+    sizes: dict[str, int] = {}
+    for single in ids:
+        sizes.update(_read_sizes(read, region, [single]))
+    return sizes
+
+
+def observe_source_sizes(
+    provider: TencentCloudProvider,
+    *,
+    instances: Mapping[str, Collection[str]],
+    snapshots: Mapping[str, Collection[str]],
+    max_workers: int = DEFAULT_REGION_WORKERS,
+) -> dict[str, int]:
+    """Disk sizes (GiB) of image sources, by region → IDs: `ObservedCloud.source_sizes`.
+
+    Per region, one DescribeInstances (≤ 100 IDs each) gives each instance's system disk
+    (keyed by the instance ID) and its data disks (keyed by disk ID); one CBS DescribeSnapshots
+    gives each snapshot's disk size. Anything not found or not readable is simply absent.
+    """
+    reads: list[tuple[SizeReader, str, list[str]]] = [
+        (provider.instance_disk_sizes, region, sorted(ids))
+        for region, ids in instances.items()
+        if ids
+    ]
+    reads += [
+        (provider.snapshot_sizes, region, sorted(ids)) for region, ids in snapshots.items() if ids
+    ]
+    sizes: dict[str, int] = {}
+    if not reads:
+        return sizes
+    with ThreadPoolExecutor(max(1, min(max_workers, len(reads)))) as pool:
+        futures = [pool.submit(_read_sizes, read, region, ids) for read, region, ids in reads]
+        for future in futures:
+            sizes.update(future.result())
+    return sizes

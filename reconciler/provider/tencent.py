@@ -172,6 +172,37 @@ class TencentCloudProvider:
         """DescribeImageQuota: how many custom images the account may hold in `region`."""
         return int(self.call("cvm", "DescribeImageQuota", region, {})["ImageNumQuota"])
 
+    def instance_disk_sizes(self, region: str, instance_ids: Sequence[str]) -> dict[str, int]:
+        """DescribeInstances by ID: `{instance ID: its system disk's GiB, data disk ID: GiB}`.
+
+        Up to 100 IDs per request (the API's limit); unknown instances are simply absent.
+        """
+        sizes: dict[str, int] = {}
+        for chunk in _chunks(instance_ids):
+            page = self.call(
+                "cvm", "DescribeInstances", region, {"InstanceIds": chunk, "Limit": PAGE_SIZE}
+            )
+            for raw in page.get("InstanceSet") or []:
+                system = raw.get("SystemDisk") or {}
+                if system.get("DiskSize") is not None:
+                    sizes[str(raw["InstanceId"])] = int(system["DiskSize"])
+                for disk in raw.get("DataDisks") or []:
+                    if disk.get("DiskId") and disk.get("DiskSize") is not None:
+                        sizes[str(disk["DiskId"])] = int(disk["DiskSize"])
+        return sizes
+
+    def snapshot_sizes(self, region: str, snapshot_ids: Sequence[str]) -> dict[str, int]:
+        """CBS DescribeSnapshots by ID: `{snapshot ID: its disk's GiB}`; unknown IDs are absent."""
+        sizes: dict[str, int] = {}
+        for chunk in _chunks(snapshot_ids):
+            page = self.call(
+                "cbs", "DescribeSnapshots", region, {"SnapshotIds": chunk, "Limit": PAGE_SIZE}
+            )
+            for raw in page.get("SnapshotSet") or []:
+                if raw.get("DiskSize") is not None:
+                    sizes[str(raw["SnapshotId"])] = int(raw["DiskSize"])
+        return sizes
+
     # -- the step vocabulary -------------------------------------------------------------------
 
     def run_step(
@@ -307,6 +338,12 @@ class TencentCloudProvider:
                 },
             )
         return {"ImageId": image_id}
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    """The distinct `ids` in request-sized chunks (the APIs take at most 100 IDs a call)."""
+    unique = list(dict.fromkeys(ids))
+    return [unique[start : start + PAGE_SIZE] for start in range(0, len(unique), PAGE_SIZE)]
 
 
 def _image_output(params: Mapping[str, Any]) -> dict[str, str]:

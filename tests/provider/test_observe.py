@@ -9,7 +9,7 @@ import pytest
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.errors import TransientError
-from reconciler.provider.observe import observe
+from reconciler.provider.observe import observe, observe_source_sizes
 from reconciler.provider.tencent import TencentCloudProvider
 
 from .conftest import RecordingTransport
@@ -122,3 +122,68 @@ def test_other_errors_are_raised(provider: TencentCloudProvider, sim: CloudSim) 
     sim.set_fault("DescribeImages", "InternalError", count=5)
     with pytest.raises(TransientError):
         observe(provider, [GZ, SH], "prod", now=NOW)
+
+
+def test_source_sizes_are_read_with_one_request_per_region_and_kind(
+    provider: TencentCloudProvider, transport: RecordingTransport, sim: CloudSim
+) -> None:
+    added = sim.add_instance(SH, data_disk_sizes=(20, 30))
+    data_disks = {disk["DiskId"]: disk["DiskSize"] for disk in added["DataDisks"]}
+    sizes = observe_source_sizes(
+        provider,
+        instances={GZ: ["ins-demo0001", "ins-zzzzzzzz"], SH: [added["InstanceId"]]},
+        snapshots={GZ: ["snap-demo0001", "snap-demo0101", "snap-zzzzzzzz"]},
+    )
+    assert sizes == {
+        # ins-demo0001: its 50 GiB system disk (keyed by the instance) and 100 GiB data disk.
+        "ins-demo0001": 50,
+        "disk-demo0101": 100,
+        added["InstanceId"]: 50,
+        **data_disks,
+        "snap-demo0001": 50,
+        "snap-demo0101": 100,
+    }
+    assert sorted(data_disks.values()) == [20, 30]
+    assert transport.count("DescribeInstances", GZ) == 1
+    assert transport.count("DescribeInstances", SH) == 1
+    assert transport.count("DescribeSnapshots", GZ) == 1
+    assert transport.count("DescribeSnapshots", SH) == 0
+    (gz_instances,) = [p for a, r, p in transport.calls if a == "DescribeInstances" and r == GZ]
+    assert gz_instances == {"InstanceIds": ["ins-demo0001", "ins-zzzzzzzz"], "Limit": 100}
+
+
+def test_source_sizes_ask_for_at_most_100_instances_a_request(
+    provider: TencentCloudProvider, transport: RecordingTransport
+) -> None:
+    wanted = ["ins-demo0001", *(f"ins-{n:08d}" for n in range(150))]
+    sizes = observe_source_sizes(provider, instances={GZ: wanted}, snapshots={})
+    assert sizes == {"ins-demo0001": 50, "disk-demo0101": 100}
+    requests = [p["InstanceIds"] for a, _, p in transport.calls if a == "DescribeInstances"]
+    assert [len(ids) for ids in requests] == [100, 51]
+    assert sorted(i for ids in requests for i in ids) == sorted(wanted)
+
+
+def test_a_missing_source_size_never_fails_the_observation(
+    provider: TencentCloudProvider, transport: RecordingTransport, sim: CloudSim
+) -> None:
+    # An instance of another region, an unknown region, a malformed ID beside a good one.
+    sizes = observe_source_sizes(
+        provider,
+        instances={
+            GZ: ["ins-demo0002", "ins-bad", "ins-demo0001"],
+            "xx-nowhere-1": ["ins-demo0003"],
+        },
+        snapshots={},
+    )
+    assert sizes == {"ins-demo0001": 50, "disk-demo0101": 100}
+    # The malformed ID failed the batch: each ID was then read alone.
+    assert transport.count("DescribeInstances", GZ) == 4
+    # No permission to read instances, a failing CBS: those sizes are simply unknown.
+    sim.set_fault("DescribeInstances", "UnauthorizedOperation")
+    sim.set_fault("DescribeSnapshots", "InternalError")
+    assert (
+        observe_source_sizes(
+            provider, instances={GZ: ["ins-demo0001"]}, snapshots={GZ: ["snap-demo0001"]}
+        )
+        == {}
+    )

@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from reconciler.model.desired import DesiredStack, DesiredState, PricingConfig
+from reconciler.model.desired import (
+    DesiredStack,
+    DesiredState,
+    ExistingSource,
+    ImportSource,
+    InstanceSource,
+    PricingConfig,
+    SnapshotsSource,
+)
 from reconciler.model.observed import ObservedCloud, ObservedImage, ObservedSnapshot
 from reconciler.model.plan import Action, Change, Plan, RegionCost
 from reconciler.model.source import SourceRef
-from reconciler.planner.cost import estimate_cost, image_size_gb, shipped_price_table
+from reconciler.planner.cost import (
+    estimate_cost,
+    image_size_gb,
+    shipped_price_table,
+    source_size_gb,
+)
+
+from .cloud import instant_cloud, reconciler
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "manifests" / "quickstart"
 
 STACK = "prod"
 
@@ -81,6 +102,22 @@ def test_an_image_is_as_big_as_its_snapshots_else_its_image_size() -> None:
     )
     assert image_size_gb(two_disks) == 150
     assert image_size_gb(ObservedImage(image_id="img-2", region="r", name="y", size_gb=20)) == 20
+
+
+def test_a_new_image_is_as_big_as_the_source_disks_it_takes() -> None:
+    sizes = {"ins-1": 50, "disk-1": 100, "disk-2": 10, "snap-s": 20, "snap-d": 30}
+    assert source_size_gb(InstanceSource(instance_id="ins-1"), sizes) == 50
+    listed = InstanceSource(instance_id="ins-1", data_disk_ids=("disk-2", "disk-2"))
+    assert source_size_gb(listed, sizes) == 60  # a disk listed twice is one disk
+    assert source_size_gb(SnapshotsSource(system="snap-s", data=("snap-d",)), sizes) == 50
+    # One disk unknown: the whole size is unknown (never a partial sum).
+    missing = InstanceSource(instance_id="ins-1", data_disk_ids=("disk-9",))
+    assert source_size_gb(missing, sizes) is None
+    imported = ImportSource(
+        url="https://b.cos.ap-guangzhou.myqcloud.com/x", os_type="CentOS", os_version="7"
+    )
+    assert source_size_gb(imported, sizes) is None
+    assert source_size_gb(ExistingSource(image_id="img-1"), sizes) is None
 
 
 def copy_change(region: str) -> Change:
@@ -257,3 +294,95 @@ def test_stack_pricing_overrides_price_free_tier_default_and_currency() -> None:
         "ap-singapore",
         "ap-tokyo",
     ]
+
+
+IMPORT_SOURCE = (
+    "import:\n"
+    "      url: https://images-1250000000.cos.ap-guangzhou.myqcloud.com/web.qcow2\n"
+    "      osType: CentOS\n"
+    '      osVersion: "7"'
+)
+
+
+def quickstart_plan(tmp_path: Path, source: str | None = None) -> tuple[dict[str, Any], str]:
+    """`reconciler plan` of manifests/quickstart on a fresh simulated cloud: (JSON, markdown).
+
+    `source` replaces the Image's `instance:` source block.
+    """
+    root = tmp_path / "images"
+    shutil.copytree(QUICKSTART, root, ignore=shutil.ignore_patterns(".reconciler"))
+    if source is not None:
+        manifest = root / "web-base.yaml"
+        text = manifest.read_text(encoding="utf-8")
+        edited = text.replace("instance:\n      id: ins-demo0001", source)
+        assert edited != text
+        manifest.write_text(edited, encoding="utf-8")
+    db = tmp_path / "cloud.db"
+    instant_cloud(db).close()
+    as_json = reconciler("plan", str(root), "--db", str(db), "--format", "json")
+    as_markdown = reconciler("plan", str(root), "--db", str(db), "--format", "markdown")
+    assert as_json.exit_code == as_markdown.exit_code == 0, as_json.stderr + as_markdown.stderr
+    return json.loads(as_json.stdout), as_markdown.stdout
+
+
+def cost_by_region(plan_json: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """region → (account GB after, monthly after, monthly delta, the stack's share of it)."""
+    return {
+        r["region"]: (
+            r["account_gb_after"],
+            r["monthly_after"],
+            r["monthly_delta"],
+            r["stack_share_of_delta"],
+        )
+        for r in plan_json["cost"]["regions"]
+    }
+
+
+def test_quickstart_plan_costs_the_instances_system_disk_in_each_region(tmp_path: Path) -> None:
+    plan_json, markdown = quickstart_plan(tmp_path)
+    # The image of ins-demo0001 holds its 50 GiB system disk: the manifest lists no data disk.
+    images = [c for c in plan_json["changes"] if c["address"].startswith("image.")]
+    assert [(c["address"], c["action"], c["after"]["sizeGb"]) for c in images] == [
+        ("image.web-base", "create", 50),
+        ("image.web-base@ap-shanghai", "create", 50),
+        ("image.web-base@ap-singapore", "create", 50),
+    ]
+    # Nothing before. 50 GB fits the mainland free tier of 50 GB (ap-guangzhou, ap-shanghai);
+    # ap-singapore has none: 50 * 0.026 = 1.30 a month.
+    assert cost_by_region(plan_json) == {
+        "ap-guangzhou": (50, 0, 0, 0),
+        "ap-shanghai": (50, 0, 0, 0),
+        "ap-singapore": (50, pytest.approx(1.3), pytest.approx(1.3), pytest.approx(1.3)),
+    }
+    assert plan_json["cost"]["monthly_delta"] == pytest.approx(1.3)
+    assert "**+1.30 USD per month**" in markdown
+    assert (
+        "| ap-singapore | 0 → 50 | 0 | 0.026 | 0.00 USD | 1.30 USD | +1.30 USD | +1.30 USD |"
+        in markdown
+    )
+    assert "without a known size" not in markdown
+
+
+def test_quickstart_plan_with_the_data_disk_listed_costs_it_too(tmp_path: Path) -> None:
+    source = "instance:\n      id: ins-demo0001\n      dataDiskIds: [disk-demo0101]"
+    plan_json, markdown = quickstart_plan(tmp_path, source)
+    images = [c for c in plan_json["changes"] if c["address"].startswith("image.")]
+    assert [c["after"]["sizeGb"] for c in images] == [150, 150, 150]  # 50 system + 100 data
+    # Mainland: (150 - 50 free) * 0.0185 = 1.85; ap-singapore: 150 * 0.026 = 3.90.
+    assert cost_by_region(plan_json) == {
+        "ap-guangzhou": (150, pytest.approx(1.85), pytest.approx(1.85), pytest.approx(1.85)),
+        "ap-shanghai": (150, pytest.approx(1.85), pytest.approx(1.85), pytest.approx(1.85)),
+        "ap-singapore": (150, pytest.approx(3.9), pytest.approx(3.9), pytest.approx(3.9)),
+    }
+    assert plan_json["cost"]["monthly_delta"] == pytest.approx(7.6)
+    assert "**+7.60 USD per month**" in markdown
+    assert "without a known size" not in markdown
+
+
+def test_an_import_has_no_known_size_and_the_plan_says_so(tmp_path: Path) -> None:
+    plan_json, markdown = quickstart_plan(tmp_path, IMPORT_SOURCE)
+    images = [c for c in plan_json["changes"] if c["address"].startswith("image.")]
+    assert [c["action"] for c in images] == ["create"] * 3
+    assert all("sizeGb" not in c["after"] for c in images)
+    assert plan_json["cost"]["monthly_delta"] == 0
+    assert "_3 images to create without a known size" in markdown
