@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from reconciler.render.text import DISRUPTIVE_SYMBOL, SYMBOLS, VERBS, summary_line
+from reconciler.render.text import (
+    DISRUPTIVE_SYMBOL,
+    SYMBOLS,
+    VERBS,
+    format_money,
+    summary_line,
+)
 
 GITHUB_COMMENT_LIMIT = 65536
 LIST_CAP = 25
@@ -62,7 +70,7 @@ def render_markdown(
 
 def _title(plan: JSONObject) -> str:
     options = plan.get("options", {})
-    lines = [f"## Reconciler plan for stack `{_code(plan['stack'])}`", ""]
+    lines = [f"## Reconciler plan for stack {_code(plan['stack'])}", ""]
     changes = [c for c in plan.get("changes", []) if c["action"] != "no-op"]
     if options.get("refresh_only"):
         drifted = len(plan.get("drift", []))
@@ -75,13 +83,16 @@ def _title(plan: JSONObject) -> str:
         lines.append(f"**{summary_line(plan.get('summary', {}))}**")
     else:
         lines.append("**No changes.** The cloud matches the manifests.")
-    facts = [f"created {plan.get('created_at', '?')}", f"expires {plan.get('expires_at', '?')}"]
+    facts = [
+        f"created {_text(plan.get('created_at', '?'))}",
+        f"expires {_text(plan.get('expires_at', '?'))}",
+    ]
     if options.get("destroy"):
         facts.append("`--destroy`")
     if options.get("allow_destroy"):
         facts.append("`--allow-destroy`")
-    facts.extend(f"`--target {_code(t)}`" for t in options.get("targets", []))
-    facts.extend(f"`--replace {_code(r)}`" for r in options.get("replace", []))
+    facts.extend(_code(f"--target {t}") for t in options.get("targets", []))
+    facts.extend(_code(f"--replace {r}") for r in options.get("replace", []))
     lines.append("")
     lines.append("<sub>" + " · ".join(facts) + "</sub>")
     return "\n".join(lines)
@@ -92,7 +103,7 @@ def _errors(plan: JSONObject) -> str:
     if not errors:
         return ""
     lines = ["> [!CAUTION]", "> **This plan can't be applied:**"]
-    lines.extend(f"> - {_inline(e)}" for e in _capped(errors, LIST_CAP))
+    lines.extend(f"> - {_text(e, start=True)}" for e in _capped(errors, LIST_CAP))
     lines.extend(_more_line(errors, LIST_CAP, prefix="> - "))
     return "\n".join(lines)
 
@@ -123,8 +134,9 @@ def _policy(plan: JSONObject, links: _SourceLinks) -> str:
     for violation in _capped(ordered, LIST_CAP):
         mark = "⛔ deny" if violation["enforcement"] == "deny" else "⚠️ warn"
         lines.append(
-            f"| {mark} | `{violation['rule']}` | `{_cell(violation['address'])}` "
-            f"| {links.ref(violation.get('source'))} | {_cell(violation['message'])} |"
+            f"| {mark} | {_code(violation['rule'], cell=True)} "
+            f"| {_code(violation['address'], cell=True)} "
+            f"| {links.ref(violation.get('source'), cell=True)} | {_text(violation['message'])} |"
         )
     lines.extend(_more_line(ordered, LIST_CAP, prefix="| | | ", suffix=" | | |"))
     return "\n".join(lines)
@@ -150,19 +162,19 @@ def _warnings(plan: JSONObject, links: _SourceLinks) -> str:
             "will be replaced (a new image, then the old one is deleted)",
             of("replace"),
             links,
-            lambda c: "; ".join(c.get("warnings", [])) or _inline(c["reason"]),
+            lambda c: "; ".join(_text(w) for w in c.get("warnings", [])) or _text(c["reason"]),
         ),
         _callout(
             "will be unshared (the account loses access)",
             of("unshare"),
             links,
-            lambda c: _inline(c["reason"]),
+            lambda c: _text(c["reason"]),
         ),
         _callout(
             "will be briefly unshared to change attributes (unshare → modify → re-share)",
             [c for c in changes if c.get("disruptive")],
             links,
-            lambda c: _inline(c["reason"]),
+            lambda c: _text(c["reason"]),
         ),
         _recipients_callout([c for c in changes if c.get("new_recipient")], links),
     ]
@@ -183,7 +195,7 @@ def _callout(
         extra = detail(change)
         where = links.ref(change.get("source"))
         lines.append(
-            f"> - `{_code(change['address'])}`"
+            f"> - {_code(change['address'])}"
             + (f" — {extra}" if extra else "")
             + (f" ({where})" if change.get("source") else "")
         )
@@ -208,13 +220,13 @@ def _recipients_callout(changes: Sequence[JSONObject], links: _SourceLinks) -> s
     for account in _capped(accounts, LIST_CAP):
         shares = by_account[account]
         listed = ", ".join(
-            f"`{_code(c['address'])}` ({links.ref(c.get('source'))})"
+            f"{_code(c['address'])} ({links.ref(c.get('source'))})"
             if c.get("source")
-            else f"`{_code(c['address'])}`"
+            else _code(c["address"])
             for c in shares[:3]
         )
         more = f" and {len(shares) - 3} more" if len(shares) > 3 else ""
-        lines.append(f"> - account **{_code(account)}**: {listed}{more}")
+        lines.append(f"> - account **{_text(account)}**: {listed}{more}")
     lines.extend(_more_line(accounts, LIST_CAP, prefix="> - ", noun="accounts"))
     return "\n".join(lines)
 
@@ -243,12 +255,12 @@ def _drift(plan: JSONObject, links: _SourceLinks) -> str:
     lines += [corrected, "", "| Address | Field | Stack's value | Live value | Manifest |"]
     lines.append("|---|---|---|---|---|")
     for entry in _capped(drift, LIST_CAP):
-        address = f"`{_code(entry['address'])}`"
-        where = links.ref(entry.get("source"))
+        address = _code(entry["address"], cell=True)
+        where = links.ref(entry.get("source"), cell=True)
         if not entry.get("diff"):
-            lines.append(f"| {address} | {_cell(entry['reason'])} | | | {where} |")
+            lines.append(f"| {address} | {_text(entry['reason'])} | | | {where} |")
         lines.extend(
-            f"| {address} | `{_cell(diff['path'])}` | {_value(diff['before'])} "
+            f"| {address} | {_code(diff['path'], cell=True)} | {_value(diff['before'])} "
             f"| {_value(diff['after'])} | {where} |"
             for diff in entry.get("diff", [])
         )
@@ -297,8 +309,9 @@ def _cost(plan: JSONObject) -> str:
     for region in shown:
         gb = f"{_gb(region['account_gb_before'])} → {_gb(region['account_gb_after'])}"
         lines.append(
-            f"| {region['region']} | {gb} | {_gb(region['free_tier_gb'])} "
-            f"| {region['price_per_gb_month']} | {_money(region['monthly_before'], currency)} "
+            f"| {_text(region['region'])} | {gb} | {_gb(region['free_tier_gb'])} "
+            f"| {_text(region['price_per_gb_month'])} "
+            f"| {_money(region['monthly_before'], currency)} "
             f"| {_money(region['monthly_after'], currency)} "
             f"| {_money(region['monthly_delta'], currency, signed=True)} "
             f"| {_money(region['stack_share_of_delta'], currency, signed=True)} |"
@@ -306,8 +319,8 @@ def _cost(plan: JSONObject) -> str:
         peak = region.get("account_gb_peak")
         if peak is not None and peak > max(region["account_gb_before"], region["account_gb_after"]):
             notes.append(
-                f"{region['region']}: {_gb(peak)} GB while the apply runs (replacements create "
-                "the new image before deleting the old one); billed hourly."
+                f"{_text(region['region'])}: {_gb(peak)} GB while the apply runs (replacements "
+                "create the new image before deleting the old one); billed hourly."
             )
     if notes:
         lines += ["", "Temporarily higher: " + " ".join(notes)]
@@ -327,11 +340,8 @@ def _region_changes(region: JSONObject) -> bool:
 
 
 def _money(value: float, currency: str, *, signed: bool = False) -> str:
-    """Money with 2 to 4 decimals (storage deltas are often cents or less)."""
-    sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
-    whole, _, decimals = f"{abs(value):.4f}".partition(".")
-    decimals = decimals.rstrip("0").ljust(2, "0")
-    return f"{sign}{whole}.{decimals} {currency}"
+    """To the cent, as in the text plan; deltas (`signed`) carry their sign."""
+    return _text(format_money(value, currency, signed=signed))
 
 
 def _gb(value: float) -> str:
@@ -356,80 +366,167 @@ def _graph(plan: JSONObject) -> str:
         body, grouping = _grouped_graph(steps)
         lines.append(
             f"{count} API operations, too many to draw one by one: each box groups the steps "
-            f"of one {grouping} and counts them; an arrow means some step of one box waits for "
-            f"some step of the other. `{FULL_PLAN_HINT}` lists every step."
+            f"of one {grouping} and counts them. A step's stage is the length of the longest "
+            "chain of steps it waits for, plus one, so every arrow goes to a later stage and the "
+            "graph has no loops; an arrow means some step of one box waits for some step of the "
+            f"other. `{FULL_PLAN_HINT}` lists every step."
         )
     lines += ["", "```mermaid", "flowchart LR", *body, "```"]
     return "\n".join(lines)
+
+
+def _operation(step: JSONObject) -> str:
+    """The API operation, with the direction of a share change (SHARE or CANCEL)."""
+    operation = str(step["operation"])
+    params = step.get("params")
+    permission = params.get("Permission") if isinstance(params, Mapping) else None
+    if operation == "ModifyImageSharePermission" and isinstance(permission, str):
+        return f"{operation} {permission}"
+    return operation
 
 
 def _full_graph(steps: Sequence[JSONObject]) -> list[str]:
     """Every step; an arrow implied by a longer path is left out (transitive reduction)."""
     ids = {s["id"]: f"n{i}" for i, s in enumerate(steps)}
     direct = {s["id"]: [d for d in s.get("depends_on", []) if d in ids] for s in steps}
-    ancestors: dict[str, set[str]] = {}
-
-    def ancestors_of(step_id: str) -> set[str]:
-        if step_id not in ancestors:
-            ancestors[step_id] = set()  # guards a (malformed) cycle
-            found: set[str] = set()
-            for dependency in direct[step_id]:
-                found |= {dependency, *ancestors_of(dependency)}
-            ancestors[step_id] = found
-        return ancestors[step_id]
-
     lines = []
     for step in steps:
-        label = f"{step['operation']}<br/>{step['address']}<br/>{step['region']}"
-        lines.append(f'  {ids[step["id"]]}["{_mermaid(label)}"]')
-    for step in steps:
-        needed = direct[step["id"]]
-        implied = {a for d in needed for a in ancestors_of(d)}
-        arrow = "-.->" if step.get("always_run") else "-->"
-        lines.extend(
-            f"  {ids[dependency]} {arrow} {ids[step['id']]}"
-            for dependency in needed
-            if dependency not in implied
-        )
+        label = _mermaid(_operation(step), step["address"], step["region"])
+        lines.append(f'  {ids[step["id"]]}["{label}"]')
+    always_run = {s["id"] for s in steps if s.get("always_run")}
+    lines.extend(
+        f"  {ids[dependency]} {'-.->' if step_id in always_run else '-->'} {ids[step_id]}"
+        for dependency, step_id in _reduced_edges(direct)
+    )
     return lines
 
 
+def _reduced_edges(direct: Mapping[Any, Sequence[Any]]) -> list[tuple[Any, Any]]:
+    """The edges `(dependency, node)` of `direct` (node → what it waits for) not implied by a
+    longer path, in the order of `direct`."""
+    ancestors: dict[Any, set[Any]] = {}
+
+    def ancestors_of(node: Any) -> set[Any]:
+        if node not in ancestors:
+            ancestors[node] = set()  # guards a (malformed) cycle
+            found: set[Any] = set()
+            for dependency in direct[node]:
+                found |= {dependency, *ancestors_of(dependency)}
+            ancestors[node] = found
+        return ancestors[node]
+
+    edges: list[tuple[Any, Any]] = []
+    for node, needed in direct.items():
+        implied = {a for d in needed for a in ancestors_of(d)}
+        edges.extend((d, node) for d in needed if d not in implied)
+    return edges
+
+
+def _stages(steps: Sequence[JSONObject]) -> dict[str, int]:
+    """Each step's stage: 1 + the longest chain of steps it waits for (Kahn's algorithm).
+    Steps caught in a (malformed) cycle get the stage after the last one."""
+    known = {s["id"] for s in steps}
+    needs = {s["id"]: {d for d in s.get("depends_on", []) if d in known} for s in steps}
+    waiting = {step_id: len(deps) for step_id, deps in needs.items()}
+    dependents: defaultdict[str, list[str]] = defaultdict(list)
+    for step_id, deps in needs.items():
+        for dependency in deps:
+            dependents[dependency].append(step_id)
+    stage = {step_id: 1 for step_id, count in waiting.items() if count == 0}
+    ready = list(stage)
+    while ready:
+        current = ready.pop()
+        for dependent in dependents[current]:
+            stage[dependent] = max(stage.get(dependent, 1), stage[current] + 1)
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                ready.append(dependent)
+    last = max(stage.values(), default=0) + 1
+    return {s["id"]: stage.get(s["id"], last) for s in steps}
+
+
+_GroupKey = tuple[int, str, str]
+"""(stage, operation, region); "" when the grouping leaves the part out."""
+
+
 def _grouped_graph(steps: Sequence[JSONObject]) -> tuple[list[str], str]:
-    def by_operation_and_region(step: JSONObject) -> tuple[str, str]:
-        return (step["operation"], step["region"])
-
-    def by_operation(step: JSONObject) -> tuple[str, str]:
-        return (step["operation"], "")
-
-    key = by_operation_and_region
-    grouping = "operation in one region"
-    if len({key(s) for s in steps}) > GRAPH_GROUPS_MAX:
-        key, grouping = by_operation, "operation (all regions)"
+    """One box per (operation, region, stage); fewer parts past GRAPH_GROUPS_MAX boxes. Every
+    key holds the stage, so an arrow always goes to a later stage: the boxes never form a loop
+    (grouping by operation alone would draw e.g. Wait → SyncImages → Wait as a cycle)."""
+    stage = _stages(steps)
+    groupings: list[tuple[str, Callable[[JSONObject], _GroupKey]]] = [
+        (
+            "operation in one region at one stage",
+            lambda s: (stage[s["id"]], _operation(s), str(s["region"])),
+        ),
+        ("operation at one stage (all regions)", lambda s: (stage[s["id"]], _operation(s), "")),
+        ("stage (all operations and regions)", lambda s: (stage[s["id"]], "", "")),
+    ]
+    grouping, key = next(
+        ((g, k) for g, k in groupings if len({k(s) for s in steps}) <= GRAPH_GROUPS_MAX),
+        groupings[-1],
+    )
     group_of = {s["id"]: key(s) for s in steps}
     counts = Counter(group_of.values())
-    names = {group: f"g{i}" for i, group in enumerate(sorted(counts))}
+    index = {group: i for i, group in enumerate(sorted(counts))}
+    operations: defaultdict[_GroupKey, Counter[str]] = defaultdict(Counter)
+    for s in steps:
+        operations[group_of[s["id"]]][_operation(s)] += 1
     lines = []
-    for (operation, region), name in names.items():
-        count = counts[(operation, region)]
-        label = f"{operation} x{count}" + (f"<br/>{region}" if region else "")
-        lines.append(f'  {name}["{_mermaid(label)}"]')
-    edges = sorted(
-        {
-            (names[group_of[d]], names[group_of[s["id"]]])
-            for s in steps
+    for group, i in index.items():
+        at, operation, region = group
+        if operation:
+            head = f"{operation} x{counts[group]}"
+        else:
+            top = ", ".join(op for op, _ in operations[group].most_common(3))
+            head = f"{counts[group]} steps: {top}" + (", …" if len(operations[group]) > 3 else "")
+        where = f"{region} · stage {at}" if region else f"stage {at}"
+        lines.append(f'  g{i}["{_mermaid(head, where)}"]')
+    waits: dict[int, set[int]] = {i: set() for i in index.values()}
+    for s in steps:
+        own = group_of[s["id"]]
+        waits[index[own]] |= {
+            index[group_of[d]]
             for d in s.get("depends_on", [])
-            if d in group_of and group_of[d] != group_of[s["id"]]
+            if d in group_of and group_of[d] != own
         }
-    )
-    lines.extend(f"  {a} --> {b}" for a, b in edges)
+    edges = _reduced_edges({i: sorted(needed) for i, needed in waits.items()})
+    lines.extend(f"  g{a} --> g{b}" for a, b in sorted(edges))
     return lines, grouping
 
 
-def _mermaid(text: str) -> str:
-    return text.replace('"', "#quot;")
+def _mermaid(*parts: object) -> str:
+    """A quoted Mermaid label, one part a line: each part on one line, with Mermaid's entity
+    codes for the characters Mermaid or HTML would read (`#` first: it starts a code)."""
+    lines = []
+    for part in parts:
+        text = " ".join(str(part).split())
+        for char, code in (
+            ("#", "#35;"),
+            ("&", "#amp;"),
+            ('"', "#quot;"),
+            ("<", "#lt;"),
+            (">", "#gt;"),
+            ("`", "#96;"),
+        ):
+            text = text.replace(char, code)
+        lines.append(text)
+    return "<br/>".join(lines)
 
 
 # -- per-resource details --------------------------------------------------------------------------
+
+
+def _risk(change: JSONObject) -> int:
+    """Which changes keep their full details first when the comment is shortened."""
+    action = change["action"]
+    if action in {"delete", "replace", "unshare"} or change.get("new_recipient"):
+        return 0
+    if action == "update":
+        return 1 if change.get("disruptive") else 2
+    if action in {"create", "share"}:
+        return 3
+    return 4
 
 
 def _with_details(head: str, changes: Sequence[JSONObject], links: _SourceLinks, limit: int) -> str:
@@ -438,7 +535,10 @@ def _with_details(head: str, changes: Sequence[JSONObject], links: _SourceLinks,
     document = "\n\n".join([head, title, *full]) + "\n"
     if len(document) <= limit:
         return document
-    # Too long: as many full details as fit while every other resource keeps one line.
+    # Too long: the riskiest changes first (the sort is stable: address order within a rank),
+    # then as many full details as fit while every other resource keeps one line.
+    changes = sorted(changes, key=_risk)
+    full = [_details(c, links) for c in changes]
     budget = limit - len(head) - len(title) - NOTICE_ROOM
     short = [_one_line(c, links) for c in changes]
     used = sum(len(line) + 1 for line in short)
@@ -484,7 +584,9 @@ def _shortened_notice(total: int, detailed: int, short: int, omitted: int, limit
         "> [!NOTE]\n"
         f"> **This comment is shortened to fit {limit:,} characters:** "
         + "; ".join(parts)
-        + '. The sections above are complete except where a list ends in "… and N more". '
+        + ". Full details go first to deletions, replacements, unshares and new recipients, "
+        "then updates (disruptive ones first), then creates and shares, then the rest"
+        '. The sections above are complete except where a list ends in "… and N more". '
         f"See the full plan with `{FULL_PLAN_HINT}` (the file from `plan --out`), "
         "or `plan --format json`."
     )
@@ -492,10 +594,8 @@ def _shortened_notice(total: int, detailed: int, short: int, omitted: int, limit
 
 def _one_line(change: JSONObject, links: _SourceLinks) -> str:
     where = f" ({links.ref(change.get('source'))})" if change.get("source") else ""
-    return (
-        f"- `{_symbol(change)} {_code(change['address'])}` {change['action']} — "
-        f"{_inline(change['reason'])}{where}"
-    )
+    label = _code(f"{_symbol(change)} {change['address']}")
+    return f"- {label} {change['action']} — {_text(change['reason'])}{where}"
 
 
 def _symbol(change: JSONObject) -> str:
@@ -508,26 +608,26 @@ def _details(change: JSONObject, links: _SourceLinks) -> str:
     action = change["action"]
     verb = VERBS.get(action, action)
     summary = (
-        f"<code>{html.escape(_symbol(change))} {html.escape(change['address'])}</code> "
+        f"<code>{html.escape(_symbol(change))} {html.escape(_inline(change['address']))}</code> "
         f"{html.escape(verb)}"
     )
     if change.get("new_recipient"):
         summary += " — <b>new recipient</b>"
     if change.get("disruptive"):
         summary += " — <b>disruptive</b>"
-    body = [f"**Reason:** {_inline(change['reason'])}"]
+    body = [f"**Reason:** {_text(change['reason'])}"]
     facts = []
     if change.get("region"):
-        facts.append(f"region `{change['region']}`")
+        facts.append(f"region {_code(change['region'])}")
     if change.get("image_id"):
-        facts.append(f"image `{_code(change['image_id'])}`")
+        facts.append(f"image {_code(change['image_id'])}")
     facts.append(
         f"manifest {links.ref(change.get('source'))}"
         if change.get("source")
         else "manifest: no longer declared"
     )
     body.append(" · ".join(facts))
-    body.extend(f"> [!WARNING]\n> {_inline(w)}" for w in change.get("warnings", []))
+    body.extend(f"> [!WARNING]\n> {_text(w, start=True)}" for w in change.get("warnings", []))
     table = _field_table(change)
     if table:
         body.append(table)
@@ -540,7 +640,7 @@ def _field_table(change: JSONObject) -> str:
     if diff:
         rows = ["| Field | Before | After |", "|---|---|---|"]
         rows += [
-            f"| `{_cell(path)}` | {_value(before)} | {_value(after)} |"
+            f"| {_code(path, cell=True)} | {_value(before)} | {_value(after)} |"
             for entry in diff
             for path, before, after in _leaf_diffs(entry["path"], entry["before"], entry["after"])
         ]
@@ -550,7 +650,7 @@ def _field_table(change: JSONObject) -> str:
         return ""
     rows = ["| Field | Value |", "|---|---|"]
     rows += [
-        f"| `{_cell(path)}` | {KNOWN_AFTER_APPLY if value is None else _value(value)} |"
+        f"| {_code(path, cell=True)} | {KNOWN_AFTER_APPLY if value is None else _value(value)} |"
         for path, value in _flatten(view)
     ]
     return "\n".join(rows)
@@ -585,18 +685,28 @@ def _flatten(view: JSONObject, prefix: str = "") -> Iterable[tuple[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class _SourceLinks:
-    """Manifest locations as `file:line`, linked to `<base>/<file>#L<line>` when a base is set."""
+    """Manifest locations as `file:line`, linked to `<base>/<file>#L<line>` when a base is set
+    (the file's path percent-encoded: spaces, `#`, `<`, `>`, parentheses...)."""
 
     base: str | None
 
-    def ref(self, source: JSONObject | None) -> str:
+    def ref(self, source: JSONObject | None, *, cell: bool = False) -> str:
         if not source:
             return "—"
-        text = f"{source['file']}:{source['line']}"
+        text = _code(f"{source['file']}:{source['line']}", cell=cell)
         if not self.base:
-            return f"`{_code(text)}`"
-        url = f"{self.base.rstrip('/')}/{source['file']}#L{source['line']}"
-        return f"[`{_code(text)}`]({url.replace(' ', '%20').replace(')', '%29')})"
+            return text
+        return f"[{text}]({self.url(str(source['file']), source['line'])})"
+
+    def url(self, file: str, line: object) -> str:
+        # The base is already a URL: encode only what is not allowed in one (or ends a
+        # markdown link destination), keeping its own %-escapes.
+        base = quote(self.base.rstrip("/") if self.base else "", safe=_URL_SAFE)
+        return f"{base}/{quote(file.lstrip('/'), safe='/')}#L{quote(str(line), safe='')}"
+
+
+_URL_SAFE = ":/?#[]@!$&'*+,;=%~"
+"""RFC 3986 reserved characters and `%`, minus the parentheses a markdown link would read."""
 
 
 def _capped(items: Sequence[Any], cap: int) -> Sequence[Any]:
@@ -620,22 +730,50 @@ def _value(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     if len(text) > 200:
         text = text[:197] + "…"
-    return f"`{_cell(_code(text))}`"
+    return _code(text, cell=True)
 
 
-def _code(text: object) -> str:
-    """Text safe inside a backtick code span."""
-    return str(text).replace("`", "'")
+def _code(text: object, *, cell: bool = False) -> str:
+    """A code span showing `text` exactly (CommonMark): fenced by one backtick more than its
+    longest run of backticks, padded with a space when it has a backtick or starts and ends
+    with a space (the renderer strips one from each side). Line breaks become spaces, as in
+    any code span. In a table cell (`cell`), `|` is escaped: GitHub reads `\\|` as `|` there."""
+    content = re.sub(r"[\r\n]+", " ", str(text)) or " "
+    runs = [len(run) for run in re.findall(r"`+", content)]
+    fence = "`" * (max(runs, default=0) + 1)
+    if runs or (content.startswith(" ") and content.endswith(" ") and content.strip()):
+        content = f" {content} "
+    if cell:
+        content = content.replace("|", "\\|")
+    return f"{fence}{content}{fence}"
 
 
-def _cell(text: object) -> str:
-    """Text safe inside a markdown table cell."""
-    return _inline(text).replace("|", "\\|")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~$])")
+"""Characters that open emphasis, code, links, HTML, cells, strikethrough or math anywhere."""
+_LINE_START = re.compile(r"^(\d{1,9}(?=[.)])|(?=[#=+-]))")
+"""Where a backslash goes when text begins a line: before `#`, `=`, `+`, `-` or after the
+digits of `1.`/`1)` (a heading, a setext underline or a list)."""
+
+
+def _text(text: object, *, start: bool = False) -> str:
+    """User-controlled text (reasons, messages, names) shown as plain text on one line: every
+    character markdown, HTML or a table would read is escaped, so it can't open a tag, a link,
+    emphasis or a cell. `start`: the text begins a line, where `#`, `-`, `1.` would open a
+    heading or a list."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", _inline(text)).replace("&", "&amp;")
+    if start:
+        escaped = _LINE_START.sub(lambda m: m.group(1) + "\\", escaped, count=1)
+    return escaped
 
 
 def _inline(text: object) -> str:
     """Text on one markdown line."""
     return " ".join(str(text).split())
+
+
+def _fence_open(document: str) -> bool:
+    """Whether a fenced block (the Mermaid graph) is open at the end of `document`."""
+    return sum(1 for line in document.split("\n") if line.startswith("```")) % 2 == 1
 
 
 def _fit(document: str, limit: int) -> str:
@@ -645,6 +783,6 @@ def _fit(document: str, limit: int) -> str:
     note = f"\n\n_… cut to fit {limit:,} characters: see `{FULL_PLAN_HINT}`._\n"
     cut = document[: max(0, limit - len(note))]
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
-    if cut.count("```") % 2:
+    if _fence_open(cut):
         cut += "\n```"
     return (cut + note)[:limit]

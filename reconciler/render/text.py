@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
 import click
@@ -176,8 +177,17 @@ def _policy_lines(policy: list[Mapping[str, Any]], style: Styler) -> list[str]:
     return lines
 
 
+def format_money(value: float, currency: str, *, signed: bool = False) -> str:
+    """An amount to the cent (half up), e.g. `461.58 USD`; a delta (`signed`) carries `+` or
+    `-` unless it rounds to `0.00`. The one money format of the text and markdown plans."""
+    cents = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if cents == 0:
+        return f"0.00 {currency}"
+    return f"{cents:+.2f} {currency}" if signed else f"{cents:.2f} {currency}"
+
+
 def _money(value: float, currency: str) -> str:
-    return f"{value:+.2f} {currency}/month"
+    return f"{format_money(value, currency, signed=True)}/month"
 
 
 def _cost_lines(cost: Mapping[str, Any]) -> list[str]:

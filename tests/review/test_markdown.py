@@ -54,8 +54,16 @@ def change(
 
 
 def step(
-    step_id: str, operation: str, address: str, region: str, *depends_on: str
+    step_id: str,
+    operation: str,
+    address: str,
+    region: str,
+    *depends_on: str,
+    permission: str | None = None,
 ) -> dict[str, Any]:
+    """A step; `permission` (SHARE or CANCEL) for ModifyImageSharePermission."""
+    if operation == "ModifyImageSharePermission" and permission is None:
+        permission = "SHARE"
     return {
         "id": step_id,
         "operation": operation,
@@ -63,7 +71,7 @@ def step(
         "address": address,
         "region": region,
         "depends_on": list(depends_on),
-        "params": {},
+        "params": {} if permission is None else {"Permission": permission},
         "description": "",
         "always_run": False,
     }
@@ -241,7 +249,7 @@ def every_section_plan() -> dict[str, Any]:
             "ap-guangzhou",
             "s2",
         ),
-        step("s5", "ModifyImageSharePermission", "image.web", "ap-guangzhou"),
+        step("s5", "ModifyImageSharePermission", "image.web", "ap-guangzhou", permission="CANCEL"),
         step("s6", "ModifyImageAttribute", "image.web", "ap-guangzhou", "s5"),
         step("s7", "ModifyImageSharePermission", "image.web", "ap-guangzhou", "s6"),
     ]
@@ -364,6 +372,8 @@ def test_every_section_and_warning_golden() -> None:
     assert "ap-guangzhou: 170 GB while the apply runs" in text
     assert "```mermaid\nflowchart LR" in text
     assert "n5 -.-> n6" in text  # the re-share runs even when the modify fails
+    assert 'n4["ModifyImageSharePermission CANCEL<br/>image.web' in text
+    assert 'n6["ModifyImageSharePermission SHARE<br/>image.web' in text
     assert text.count("<details>") == 9  # no-op changes are not listed
     assert "image.same" not in text
     assert r"Nginx + app \| runtime" in text
@@ -431,7 +441,10 @@ def test_500_image_plan_fits_github_and_says_what_it_shortened() -> None:
     assert "reconciler show PLANFILE" in text
     # The step graph is grouped (3,500 steps) and says so.
     assert "3500 API operations, too many to draw one by one" in text
-    assert 'g0["CreateImage x500<br/>ap-guangzhou"]' in text
+    assert 'g0["CreateImage x500<br/>ap-guangzhou · stage 1"]' in text
+    assert 'g2["ModifyImageSharePermission SHARE x500<br/>ap-guangzhou · stage 3"]' in text
+    # Full details go to the riskiest changes first: here, the shares to new recipients.
+    assert "<details><summary><code>+ share.img-000@ap-guangzhou:100000000000</code>" in text
     # Long lists are capped and say how many more there are.
     assert "_… and 15 more accounts (reconciler show PLANFILE lists all)_" in text
 
