@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.cloudsim import images, instances, snapshots
 from reconciler.cloudsim.context import CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.ids import UIN, new_id
+from reconciler.cloudsim.ids import is_uin, new_id
 from reconciler.cloudsim.images import NewImage
 from reconciler.cloudsim.inventory import (
     PUBLIC_IMAGES,
@@ -42,7 +42,7 @@ def add_account(ctx: CallContext, uin: str | None) -> Account:
     if uin is None:
         top = ctx.db.execute("SELECT MAX(CAST(uin AS INTEGER)) FROM accounts").fetchone()[0]
         uin = str(int(top or 100000000000) + 1)
-    if not UIN.match(uin):
+    if not isinstance(uin, str) or not is_uin(uin):
         raise ValueError(f"an account ID is 5 to 13 digits, not {uin!r}")
     if ctx.db.execute("SELECT 1 FROM accounts WHERE uin=?", (uin,)).fetchone():
         raise ValueError(f"account {uin} already exists")
@@ -234,7 +234,10 @@ def _fresh(ctx: CallContext, prefix: str, table: str, column: str) -> str:
 
 
 def list_instances(db: sqlite3.Connection, account: str | None) -> list[dict[str, Any]]:
-    """Instances (of one account or all), as DescribeInstances shows them, plus `Region`/`Owner`."""
+    """Instances (of one account or all), as DescribeInstances shows them, plus `Region`/`Owner`;
+    ValueError for an unknown account."""
+    if account is not None:
+        _check_account(db, account)
     rows = db.execute(
         "SELECT * FROM instances WHERE ?1 IS NULL OR account=?1 ORDER BY region, instance_id",
         (account,),
@@ -248,7 +251,11 @@ def list_instances(db: sqlite3.Connection, account: str | None) -> list[dict[str
 def list_images(
     ctx: CallContext, *, region: str | None, include_public: bool
 ) -> list[dict[str, Any]]:
-    """The images `ctx.account` sees (custom and shared; public too if asked), plus `Region`."""
+    """The images `ctx.account` sees (custom and shared; public too if asked), plus `Region`;
+    ValueError for an unknown region or account."""
+    if region is not None and not is_region(region):
+        raise ValueError(f"unknown region {region!r}")
+    _check_account(ctx.db, ctx.account)
     listed = []
     for row in ctx.db.execute(
         "SELECT DISTINCT region FROM images WHERE ?1 IS NULL OR region=?1 ORDER BY region",
@@ -259,3 +266,8 @@ def list_images(
             if include_public or image["kind"] != "PUBLIC_IMAGE":
                 listed.append({**images.render(scoped, image), "Region": row[0]})
     return listed
+
+
+def _check_account(db: sqlite3.Connection, account: str) -> None:
+    if db.execute("SELECT 1 FROM accounts WHERE uin=?", (account,)).fetchone() is None:
+        raise ValueError(f"unknown account {account!r}; see `reconciler cloud accounts`")

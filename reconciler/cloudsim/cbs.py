@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.cloudsim import images, snapshots
 from reconciler.cloudsim.context import Action, CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.filters import check_filters, page
+from reconciler.cloudsim.filters import Filter, check_filters, page
 from reconciler.cloudsim.params import BOOL, FILTERS, INT, STR, STRS, obj
 
 _SNAPSHOT_FILTERS = frozenset(
@@ -26,7 +26,7 @@ def describe_snapshots(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
         )
     for snapshot_id in ids or []:
         snapshots.check_snapshot_id(snapshot_id)
-    by_name = check_filters(filters or [], lambda name: name in _SNAPSHOT_FILTERS)
+    checked = check_filters(filters or [], lambda name: name in _SNAPSHOT_FILTERS)
     order = params.get("Order", "DESC")
     field = params.get("OrderField", "CREATE_TIME")
     if order not in {"ASC", "DESC"} or field not in {"CREATE_TIME", "DISK_SIZE"}:
@@ -38,7 +38,7 @@ def describe_snapshots(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
         for row in ctx.db.execute(
             "SELECT * FROM snapshots WHERE account=? AND region=?", (ctx.account, ctx.region)
         )
-        if (ids is None or row["snapshot_id"] in ids) and _matches(ctx, row, by_name)
+        if (ids is None or row["snapshot_id"] in ids) and _matches(ctx, row, checked)
     ]
     column = "created_at" if field == "CREATE_TIME" else "size"
     rows.sort(key=lambda row: (row[column], row["snapshot_id"]), reverse=order == "DESC")
@@ -48,7 +48,7 @@ def describe_snapshots(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
     }
 
 
-def _matches(ctx: CallContext, row: sqlite3.Row, by_name: Mapping[str, list[str]]) -> bool:
+def _matches(ctx: CallContext, row: sqlite3.Row, filters: list[Filter]) -> bool:
     actual = {
         "snapshot-id": row["snapshot_id"],
         "snapshot-name": row["name"],
@@ -57,7 +57,7 @@ def _matches(ctx: CallContext, row: sqlite3.Row, by_name: Mapping[str, list[str]
         "zone": row["zone"],
         "disk-id": row["disk_id"],
     }
-    return all(actual[name] in values for name, values in by_name.items())
+    return all(actual[name] in values for name, values in filters)
 
 
 def delete_snapshots(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from reconciler.cloudsim import images, snapshots, tagstore
 from reconciler.cloudsim.context import Action, CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.filters import check_filters, page
-from reconciler.cloudsim.ids import UIN
+from reconciler.cloudsim.filters import Filter, check_filters, page, values_of
+from reconciler.cloudsim.ids import is_uin
 from reconciler.cloudsim.images import NewImage
 from reconciler.cloudsim.instances import check_instance_id, disks_of
 from reconciler.cloudsim.params import BOOL, FILTERS, INT, STR, STRS, ListOf, obj
@@ -29,8 +29,11 @@ _IMAGE_FILTERS = frozenset(
         "cdc-cache-status",
     }
 )
+_IMAGE_TYPES = frozenset({"PUBLIC_IMAGE", "PRIVATE_IMAGE", "SHARED_IMAGE", "MARKET_IMAGE"})
+"""`image-type` values; MARKET_IMAGE (dropped from the docs, still offered by Terraform) is
+accepted and matches nothing: the simulated cloud has no marketplace images."""
 _COS_URL = re.compile(
-    r"^https?://[a-z0-9][a-z0-9-]*\.cosd?\.(?:[a-z0-9-]+\.)?myqcloud\.com/\S+$", re.IGNORECASE
+    r"https?://[a-z0-9][a-z0-9-]*\.cosd?\.(?:[a-z0-9-]+\.)?myqcloud\.com/\S+", re.IGNORECASE
 )
 IMPORT_OS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "CentOS": (("5", "6", "7", "8"), "Linux"),
@@ -67,27 +70,34 @@ def describe_images(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         )
     for image_id in ids or []:
         images.check_image_id(image_id)
-    by_name = check_filters(
+    checked = check_filters(
         filters or [], lambda name: name in _IMAGE_FILTERS or name.startswith("tag:")
     )
-    for image_id in by_name.get("image-id", []):
+    for image_id in values_of(checked, "image-id"):
         images.check_image_id(image_id)
+    for image_type in values_of(checked, "image-type"):
+        if image_type not in _IMAGE_TYPES:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"The value `{image_type}` of filter `image-type` is invalid; use one of "
+                f"{', '.join(sorted(_IMAGE_TYPES))}.",
+            )
     found = [
         row
         for row in images.visible(ctx)
-        if (ids is None or row["image_id"] in ids) and _matches(ctx, row, by_name)
+        if (ids is None or row["image_id"] in ids) and _matches(ctx, row, checked)
     ]
     window = page(found, params)
     return {"TotalCount": len(found), "ImageSet": [images.render(ctx, row) for row in window]}
 
 
-def _matches(ctx: CallContext, row: sqlite3.Row, by_name: Mapping[str, list[str]]) -> bool:
+def _matches(ctx: CallContext, row: sqlite3.Row, filters: list[Filter]) -> bool:
     tags = dict(
         tagstore.tags_of(ctx.db, tagstore.image_key(row["owner"], row["region"], row["image_id"]))
         if images.image_type(row, ctx.account) == "PRIVATE_IMAGE"
         else []
     )
-    for name, values in by_name.items():
+    for name, values in filters:
         if name == "image-id":
             ok = row["image_id"] in values
         elif name == "image-type":
@@ -293,7 +303,7 @@ def _origin_of(db: sqlite3.Connection, system_snapshot: sqlite3.Row) -> sqlite3.
 def import_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     """ImportImage: a custom image from a COS URL (IMPORTING → NORMAL or IMPORTFAILED)."""
     url = params["ImageUrl"]
-    if not _COS_URL.match(url):
+    if not _COS_URL.fullmatch(url):
         raise ApiError(
             "InvalidParameter.InvalidParameterUrlError",
             f"`{url}` is not a COS object URL (https://<bucket>.cos.<region>.myqcloud.com/...).",
@@ -332,7 +342,7 @@ def import_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         )
     data_disks = params.get("ImportImageDataDiskList", [])
     for disk in data_disks:
-        if not _COS_URL.match(disk["ImageUrl"]):
+        if not _COS_URL.fullmatch(disk["ImageUrl"]):
             raise ApiError(
                 "InvalidParameter.InvalidParameterUrlError",
                 f"`{disk['ImageUrl']}` is not a COS object URL.",
@@ -517,9 +527,11 @@ def modify_image_attribute(ctx: CallContext, params: dict[str, Any]) -> dict[str
     """ModifyImageAttribute: name, description, family, deprecated flag of an own image."""
     row = images.get_visible(ctx, params["ImageId"])
     if row["kind"] == "PUBLIC_IMAGE":
+        # UnauthorizedOperation.ImageNotBelongToAccount is not in this action's error list.
         raise ApiError(
-            "UnauthorizedOperation.ImageNotBelongToAccount",
-            f"The public image `{row['image_id']}` cannot be modified.",
+            "InvalidImageId.NotFound",
+            f"The image `{row['image_id']}` is no custom image of this account: a public image "
+            "cannot be modified.",
         )
     if row["owner"] != ctx.account:
         raise ApiError(
@@ -582,7 +594,7 @@ def modify_image_share_permission(ctx: CallContext, params: dict[str, Any]) -> d
                 "FailedOperation.AccountIsYourSelf", "An image cannot be shared with yourself."
             )
         known = ctx.db.execute("SELECT 1 FROM accounts WHERE uin=?", (account,)).fetchone()
-        if not UIN.match(account) or known is None:
+        if not is_uin(account) or known is None:
             raise ApiError("InvalidAccountId.NotFound", f"The account `{account}` does not exist.")
         if permission == "SHARE" and account in current:
             raise ApiError(

@@ -31,6 +31,10 @@ SERVICES: Mapping[str, tuple[str, Mapping[str, Action]]] = {
     "tag": ("2018-08-13", tag.ACTIONS),
 }
 """Each service's API version and actions."""
+KNOWN_ACTIONS: frozenset[str] = frozenset(
+    name for _, actions in SERVICES.values() for name in actions
+)
+"""Every action the dispatcher serves (what a fault, throttle or latency may name, besides `*`)."""
 
 
 class CloudSim:
@@ -256,20 +260,31 @@ class CloudSim:
         message: str | None = None,
     ) -> None:
         """Make `action` (`*`: any) fail with `code`: by probability, the next `count` calls, or
-        always."""
+        always. ValueError for an unknown action, a malformed code, a probability outside [0, 1]
+        or a count below 1."""
         self._write(
             lambda db: faults.set_fault(
-                db, action, code, probability=probability, count=count, message=message
+                db,
+                action,
+                code,
+                known_actions=KNOWN_ACTIONS,
+                probability=probability,
+                count=count,
+                message=message,
             )
         )
 
     def set_throttle(self, action: str, rate_per_second: float) -> None:
-        """Throttle `action` (`*`: any) to `rate_per_second` calls per account and region."""
-        self._write(lambda db: faults.set_throttle(db, action, rate_per_second))
+        """Throttle `action` (`*`: any) to `rate_per_second` calls per account and region;
+        ValueError for an unknown action or a rate that is not a finite number above 0."""
+        self._write(
+            lambda db: faults.set_throttle(db, action, rate_per_second, known_actions=KNOWN_ACTIONS)
+        )
 
     def set_latency(self, action: str, ms: int) -> None:
-        """Add `ms` milliseconds of latency to `action` (`*`: any), on the clock."""
-        self._write(lambda db: faults.set_latency(db, action, ms))
+        """Add `ms` milliseconds of latency to `action` (`*`: any), on the clock; ValueError for an
+        unknown action or `ms` outside 0-600000."""
+        self._write(lambda db: faults.set_latency(db, action, ms, known_actions=KNOWN_ACTIONS))
 
     def clear_faults(self) -> None:
         """Remove every fault, throttle and latency."""

@@ -1,4 +1,8 @@
-"""`Filters` and `Offset`/`Limit` of the Describe actions: limits and matching."""
+"""`Filters` and `Offset`/`Limit` of the Describe actions: limits and matching.
+
+Several filters are ANDed, even two with the same `Name`; the values inside one filter are ORed
+(the SDK's `Filter` docstring).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,21 @@ MAX_FILTERS = 10
 MAX_VALUES = 5
 
 
+Filter = tuple[str, list[str]]
+"""One filter: its name and its values (any of which matches)."""
+
+
 def check_filters(
     filters: Sequence[Mapping[str, Any]], accepts: Callable[[str], bool]
-) -> dict[str, list[str]]:
-    """The filters as name → values, after the documented limits (≤10 filters, ≤5 values)."""
+) -> list[Filter]:
+    """The filters as (name, values) in request order, after the documented limits (≤10 filters,
+    ≤5 values); every one must match (AND), one of its values each (OR)."""
     if len(filters) > MAX_FILTERS:
         raise ApiError(
             "InvalidParameterValue.LimitExceeded",
             f"At most {MAX_FILTERS} filters are allowed; {len(filters)} were given.",
         )
-    by_name: dict[str, list[str]] = {}
+    checked: list[Filter] = []
     for item in filters:
         name, values = item["Name"], item["Values"]
         if not accepts(name):
@@ -31,8 +40,13 @@ def check_filters(
                 "InvalidFilterValue.LimitExceeded",
                 f"The filter `{name}` takes at most {MAX_VALUES} values; {len(values)} were given.",
             )
-        by_name.setdefault(name, []).extend(values)
-    return by_name
+        checked.append((name, list(values)))
+    return checked
+
+
+def values_of(filters: Sequence[Filter], name: str) -> list[str]:
+    """Every value given to the filters called `name` (to check their format)."""
+    return [value for filter_name, values in filters if filter_name == name for value in values]
 
 
 def page(items: Sequence[T], params: Mapping[str, Any], *, default: int = 20) -> list[T]:

@@ -12,12 +12,12 @@ from typing import Any
 from reconciler.cloudsim import tagstore
 from reconciler.cloudsim.context import CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.ids import IMAGE_ID, new_id
+from reconciler.cloudsim.ids import is_image_id, new_id
 
 BUSY_STATES = ("CREATING", "SYNCING", "IMPORTING")
 MAX_NAME = 60
 MAX_DESCRIPTION = 256
-_FAMILY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$")
+_FAMILY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,59}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ def fresh_image_id(ctx: CallContext) -> str:
 
 def check_image_id(image_id: str) -> None:
     """Raise `InvalidImageId.Malformed` unless the ID looks like `img-` + 8 of [0-9a-z]."""
-    if not IMAGE_ID.match(image_id):
+    if not is_image_id(image_id):
         raise ApiError(
             "InvalidImageId.Malformed", f"The image ID `{image_id}` is malformed (img-xxxxxxxx)."
         )
@@ -259,7 +259,7 @@ def check_description(description: str) -> None:
 
 def check_family(family: str) -> None:
     """An image family: 1-60 of letters, digits, `.`, `_`, `-`, starting with a letter or digit."""
-    if not _FAMILY.match(family):
+    if not _FAMILY.fullmatch(family):
         raise ApiError(
             "InvalidParameterValue.InvalidImageFamily", f"The image family `{family}` is invalid."
         )

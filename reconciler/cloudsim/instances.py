@@ -9,8 +9,8 @@ from typing import Any
 from reconciler.cloudsim import tagstore
 from reconciler.cloudsim.context import Action, CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.filters import check_filters, page
-from reconciler.cloudsim.ids import INSTANCE_ID
+from reconciler.cloudsim.filters import Filter, check_filters, page
+from reconciler.cloudsim.ids import is_instance_id
 from reconciler.cloudsim.images import iso_time
 from reconciler.cloudsim.params import FILTERS, INT, STRS, obj
 
@@ -122,7 +122,7 @@ def describe_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
         check_instance_id(instance_id)
     if ids is not None and len(ids) > 100:
         raise ApiError("InvalidParameterValue.LimitExceeded", "At most 100 InstanceIds.")
-    by_name = check_filters(
+    checked = check_filters(
         filters or [], lambda name: name in _INSTANCE_FILTERS or name.startswith("tag")
     )
     rows = [
@@ -131,7 +131,7 @@ def describe_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
             "SELECT * FROM instances WHERE account=? AND region=? ORDER BY created_at, instance_id",
             (ctx.account, ctx.region),
         )
-        if (ids is None or row["instance_id"] in ids) and _matches(ctx.db, row, by_name)
+        if (ids is None or row["instance_id"] in ids) and _matches(ctx.db, row, checked)
     ]
     return {
         "TotalCount": len(rows),
@@ -139,9 +139,9 @@ def describe_instances(ctx: CallContext, params: dict[str, Any]) -> dict[str, An
     }
 
 
-def _matches(db: sqlite3.Connection, row: sqlite3.Row, by_name: dict[str, list[str]]) -> bool:
+def _matches(db: sqlite3.Connection, row: sqlite3.Row, filters: list[Filter]) -> bool:
     tags = dict(tagstore.tags_of(db, _tag_key(row)))
-    for name, values in by_name.items():
+    for name, values in filters:
         if name == "tag-key":
             ok = any(key in tags for key in values)
         elif name == "tag-value":
@@ -165,7 +165,7 @@ def _tag_key(row: sqlite3.Row) -> tagstore.ResourceKey:
 
 def check_instance_id(instance_id: str) -> None:
     """Raise `InvalidInstanceId.Malformed` unless the ID looks like `ins-` + 8 of [0-9a-z]."""
-    if not INSTANCE_ID.match(instance_id):
+    if not is_instance_id(instance_id):
         raise ApiError(
             "InvalidInstanceId.Malformed", f"The instance ID `{instance_id}` is malformed."
         )

@@ -3,6 +3,8 @@
 Missing → `MissingParameter`, undeclared → `UnknownParameter`, wrong JSON type →
 `InvalidParameter`. Integers and booleans also accept their text form (`"10"`, `"true"`), as
 GET requests carry them; strings never accept booleans or numbers (ForcePoweroff is `"true"`).
+A string that is not valid Unicode (a lone surrogate such as JSON `"\\ud800"`) is
+`InvalidParameterValue`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def validate(spec: Obj, params: Mapping[str, Any]) -> dict[str, Any]:
 def _object(spec: Obj, value: Mapping[str, Any], path: str) -> dict[str, Any]:
     for name in value:
         if name not in spec.members:
-            raise ApiError("UnknownParameter", f"The parameter `{path}{name}` is not recognized.")
+            shown = f"{path}{name}".encode("utf-8", "backslashreplace").decode("utf-8")
+            raise ApiError("UnknownParameter", f"The parameter `{shown}` is not recognized.")
     for name in sorted(spec.required):
         if value.get(name) is None:
             raise ApiError(
@@ -85,6 +88,14 @@ def _value(spec: Spec, value: Any, path: str) -> Any:
     if spec is Scalar.STR:
         if not isinstance(value, str):
             raise _ill_typed(path, "a string")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"The value of parameter `{path}` is not valid Unicode "
+                f"(character {exc.start + 1} is a lone surrogate).",
+            ) from None
         return value
     if spec is Scalar.INT:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sqlite3
 from dataclasses import dataclass, fields
 from typing import Any
+
+MAX_SECONDS = 365 * 24 * 3600.0
+"""The longest a simulated operation may take (a year): long enough for any test."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +66,30 @@ def parse_setting(name: str, text: str) -> Any:
 
 
 def check_setting(name: str, value: Any) -> None:
-    """Raise ValueError when `value` is out of range for setting `name`."""
-    if name.endswith("_probability") and not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be between 0 and 1")
-    if name.endswith("_seconds") and float(value) < 0:
-        raise ValueError(f"{name} must not be negative")
-    if name.endswith("_quota") and int(value) < 0:
-        raise ValueError(f"{name} must not be negative")
+    """Raise ValueError when `value` is not a valid value of setting `name`: of its type, finite
+    (no NaN or infinity), probabilities in [0, 1], durations and quotas not negative."""
+    kinds = {f.name: f.type for f in fields(Settings)}
+    if name not in kinds:
+        raise ValueError(f"unknown setting {name!r}; known: {', '.join(setting_names())}")
+    kind = kinds[name]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, not {value!r}")
+        return
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or (kind == "int" and not isinstance(value, int)):
+        expected = "a whole number" if kind == "int" else "a number"
+        raise ValueError(f"{name} must be {expected}, not {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, not {value!r}")
+    if name.endswith("_probability") and not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+    if name.endswith(("_seconds", "_quota")) and value < 0:
+        raise ValueError(f"{name} must not be negative, not {value!r}")
+    if kind == "int" and not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name} is too large: {value!r}")
+    if name.endswith("_seconds") and value > MAX_SECONDS:
+        raise ValueError(f"{name} must be at most {MAX_SECONDS:g} (a year), not {value!r}")
 
 
 def load_settings(db: sqlite3.Connection) -> Settings:

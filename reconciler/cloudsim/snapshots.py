@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.cloudsim.context import CallContext
 from reconciler.cloudsim.errors import ApiError
-from reconciler.cloudsim.ids import SNAPSHOT_ID, new_id
+from reconciler.cloudsim.ids import is_snapshot_id, new_id
 from reconciler.cloudsim.images import iso_time
 
 
@@ -37,7 +37,7 @@ def create(
 
 def check_snapshot_id(snapshot_id: str) -> None:
     """Raise `InvalidSnapshotId.Malformed` unless the ID looks like `snap-` + 8 of [0-9a-z]."""
-    if not SNAPSHOT_ID.match(snapshot_id):
+    if not is_snapshot_id(snapshot_id):
         raise ApiError(
             "InvalidSnapshotId.Malformed", f"The snapshot ID `{snapshot_id}` is malformed."
         )

@@ -20,8 +20,8 @@ from reconciler.cloudsim.regions import is_region
 from reconciler.cloudsim.tagstore import ResourceKey
 
 _RESOURCE = re.compile(
-    r"^qcs::(?P<service>[a-z0-9]+):(?P<region>[a-z0-9-]*):uin/(?P<uin>\d*):"
-    r"(?P<prefix>[A-Za-z0-9_-]+)/(?P<id>[^/\s]+)$"
+    r"qcs::(?P<service>[a-z0-9]+):(?P<region>[a-z0-9-]*):uin/(?P<uin>[0-9]*):"
+    r"(?P<prefix>[A-Za-z0-9_-]+)/(?P<id>[^/\s]+)"
 )
 MAX_PER_REQUEST = 10
 _TAGS = ListOf(obj(("TagKey", "TagValue"), TagKey=STR, TagValue=STR))
@@ -29,7 +29,7 @@ _TAGS = ListOf(obj(("TagKey", "TagValue"), TagKey=STR, TagValue=STR))
 
 def parse_resource(ctx: CallContext, name: str) -> ResourceKey:
     """The tag-store key of a six-segment name (else `...ResourceDescriptionError`)."""
-    match = _RESOURCE.match(name)
+    match = _RESOURCE.fullmatch(name)
     if match is None or not is_region(match["region"]) or match["uin"] not in {"", ctx.account}:
         raise ApiError(
             "InvalidParameterValue.ResourceDescriptionError",

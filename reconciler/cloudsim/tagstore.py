@@ -11,7 +11,7 @@ from reconciler.cloudsim.errors import ApiError
 
 MAX_TAGS_PER_RESOURCE = 50
 # Letters, digits, space and + - = . _ : / @ ( ) [ ], also their full-width forms.
-_KEY_CHARS = re.compile("^[\\w \\-+=.:/@()\\[\\]\uff08\uff09\u3010\u3011]+$")
+_KEY_CHARS = re.compile("[\\w \\-+=.:/@()\\[\\]\uff08\uff09\u3010\u3011]+")
 _RESERVED_PREFIXES = ("qcloud:", "tencent:", "project")
 
 
@@ -40,7 +40,7 @@ def check_tag(key: str, value: str) -> None:
             "InvalidParameterValue.TagKeyLengthExceeded",
             f"The tag key `{key[:20]}...` is longer than 127 characters.",
         )
-    if not _KEY_CHARS.match(key):
+    if not _KEY_CHARS.fullmatch(key):
         raise ApiError(
             "InvalidParameterValue.TagKeyCharacterIllegal",
             f"The tag key `{key}` contains characters that are not allowed.",

@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.commands.clouddb import resolve_cloud_db
+from reconciler.commands.errors import fail
 from reconciler.commands.lazy import LazyGroup
+from reconciler.errors import ReconcilerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 API_VERSIONS = {"cvm": "2017-03-12", "tag": "2018-08-13", "cbs": "2017-03-12"}
@@ -54,7 +56,10 @@ def _open_cloud(db: str | None, stack_dir: Path | None, path: Path | None) -> It
     from reconciler.cloudsim import CloudSim
     from reconciler.cloudsim.store import SchemaVersionError
 
-    location = resolve_cloud_db(stack_dir or path or Path("."), db)
+    try:
+        location = resolve_cloud_db(stack_dir or path or Path("."), db)
+    except ReconcilerError as error:  # the Stack's manifests do not load: every located problem
+        fail(error)
     try:
         sim = CloudSim(location)
     except (sqlite3.Error, OSError, SchemaVersionError) as exc:
@@ -313,14 +318,33 @@ def add_account(
 
 @cloud.command()
 @click.option("--settings", "with_settings", is_flag=True, help="Also restore default settings.")
+@_FORMAT
 @_database_options
 def reset(
-    *, with_settings: bool, db: str | None, stack_dir: Path | None, path: Path | None
+    *,
+    with_settings: bool,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
     """Restore the pinned demo inventory and remove every fault (settings kept)."""
     with _open_cloud(db, stack_dir, path) as sim:
         sim.reset(settings=with_settings)
-        click.echo(f"Reset the simulated cloud in {sim.path}.")
+        location = sim.path
+    _result(
+        output_format,
+        {"Database": location, "Inventory": "demo", "Faults": [], "SettingsReset": with_settings},
+        f"Reset the simulated cloud in {location}.",
+    )
+
+
+def _result(output_format: str, result: dict[str, Any], text: str) -> None:
+    """Print a command's outcome: `result` as a JSON object, or one line of `text`."""
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        click.echo(text)
 
 
 @cloud.command("settings")
@@ -413,11 +437,10 @@ def _when(probability: float | None, remaining: int | None) -> str:
 @faults.command("set")
 @click.argument("action")
 @click.option("--code", required=True, help="Error code to return, e.g. InternalError.")
-@click.option(
-    "--probability", type=click.FloatRange(0, 1), default=None, help="Fail this share of calls."
-)
-@click.option("--count", type=click.IntRange(min=1), default=None, help="Fail the next N calls.")
+@click.option("--probability", type=float, default=None, help="Fail this share of calls (0 to 1).")
+@click.option("--count", type=int, default=None, help="Fail the next N calls.")
 @click.option("--message", default=None, help="Error message (default: the API's).")
+@_FORMAT
 @_database_options
 def faults_set(
     *,
@@ -426,56 +449,103 @@ def faults_set(
     probability: float | None,
     count: int | None,
     message: str | None,
+    output_format: str,
     db: str | None,
     stack_dir: Path | None,
     path: Path | None,
 ) -> None:
-    """Make ACTION fail with --code (always, with --probability, or for the next --count calls)."""
+    """Make ACTION fail with --code (always, with --probability, or for the next --count calls).
+
+    ACTION is an action of the API (DescribeImages, SyncImages, ...) or `*` for every action.
+    """
     if probability is not None and count is not None:
         raise click.UsageError("give --probability or --count, not both")
     with _open_cloud(db, stack_dir, path) as sim:
         sim.set_fault(action, code, probability, count, message=message)
-    click.echo(f"{action}: fails with {code} ({_when(probability, count)}).")
+        fault = next(f for f in sim.faults().faults if f.action == action)
+    _result(
+        output_format,
+        {
+            "Action": action,
+            "Kind": "error",
+            "Code": code,
+            "Message": fault.message,
+            "Probability": probability,
+            "Count": count,
+            "When": _when(probability, count),
+        },
+        f"{action}: fails with {code} ({_when(probability, count)}).",
+    )
 
 
 @faults.command("throttle")
 @click.argument("action")
 @click.option(
     "--rate",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     required=True,
-    help="Allowed calls per second per account and region.",
+    help="Allowed calls per second per account and region (above 0).",
 )
+@_FORMAT
 @_database_options
 def faults_throttle(
-    *, action: str, rate: float, db: str | None, stack_dir: Path | None, path: Path | None
+    *,
+    action: str,
+    rate: float,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
-    """Answer RequestLimitExceeded when ACTION is called faster than --rate per second."""
+    """Answer RequestLimitExceeded when ACTION (or `*`) is called faster than --rate per second."""
     with _open_cloud(db, stack_dir, path) as sim:
         sim.set_throttle(action, rate)
-    click.echo(f"{action}: throttled to {rate:g} calls/s.")
+    _result(
+        output_format,
+        {"Action": action, "Kind": "throttle", "Code": "RequestLimitExceeded", "Rate": rate},
+        f"{action}: throttled to {rate:g} calls/s.",
+    )
 
 
 @faults.command("latency")
 @click.argument("action")
-@click.option("--ms", type=click.IntRange(min=0), required=True, help="Added milliseconds.")
+@click.option(
+    "--ms",
+    type=int,
+    required=True,
+    help="Added milliseconds (0 to 600000).",
+)
+@_FORMAT
 @_database_options
 def faults_latency(
-    *, action: str, ms: int, db: str | None, stack_dir: Path | None, path: Path | None
+    *,
+    action: str,
+    ms: int,
+    output_format: str,
+    db: str | None,
+    stack_dir: Path | None,
+    path: Path | None,
 ) -> None:
-    """Add --ms milliseconds to every call of ACTION."""
+    """Add --ms milliseconds to every call of ACTION (or `*`)."""
     with _open_cloud(db, stack_dir, path) as sim:
         sim.set_latency(action, ms)
-    click.echo(f"{action}: +{ms} ms.")
+    _result(
+        output_format,
+        {"Action": action, "Kind": "latency", "Ms": ms},
+        f"{action}: +{ms} ms.",
+    )
 
 
 @faults.command("clear")
+@_FORMAT
 @_database_options
-def faults_clear(*, db: str | None, stack_dir: Path | None, path: Path | None) -> None:
+def faults_clear(
+    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
+) -> None:
     """Remove every fault, throttle and latency."""
     with _open_cloud(db, stack_dir, path) as sim:
         sim.clear_faults()
-    click.echo("No faults.")
+    _result(output_format, {"Faults": [], "Throttles": [], "Latencies": []}, "No faults.")
 
 
 @cloud.command()
@@ -525,19 +595,45 @@ def call(
 
 
 def _parse_params(text: str) -> dict[str, Any]:
+    """The request parameters of `--params JSON|@FILE`: a JSON object, strictly (no duplicate
+    keys, no NaN/Infinity); any problem is a click error naming --params."""
     source = "--params"
     if text.startswith("@"):
-        source = text[1:]
+        source = f"--params {text}"
         try:
-            text = Path(source).read_text(encoding="utf-8")
+            data = Path(text[1:]).read_bytes()
         except OSError as exc:
-            raise click.UsageError(f"--params {text}: {exc.strerror}") from exc
+            raise click.UsageError(f"{source}: {exc.strerror or exc}") from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise click.UsageError(
+                f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            ) from None
     try:
-        params = json.loads(text)
+        params = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise click.UsageError(
             f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
-        ) from exc
+        ) from None
+    except RecursionError:
+        raise click.UsageError(f"{source}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # a duplicate key or a NaN/Infinity constant
+        raise click.UsageError(f"{source}: invalid JSON: {exc}") from None
     if not isinstance(params, dict):
         raise click.UsageError(f"{source}: the parameters must be a JSON object")
     return params
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+            raise ValueError(f"duplicate key {shown!r}")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

@@ -1,62 +1,68 @@
-"""Where the local simulated cloud's database is (SPEC §6): `--db`, the environment, the Stack."""
+"""Where the local simulated cloud's database is (SPEC §6), for the `reconciler cloud` commands.
+
+One resolution, the provider factory's (`reconciler.provider.factory`): `--db`, else
+$RECONCILER_CLOUD_DB (neither needs any manifest), else the loaded Stack's `spec.provider.path`
+(relative to the stack directory), else `<stack dir>/.reconciler/cloud.db`. A directory without
+a Stack (empty, or YAML that is not a stack) uses the default; a Stack whose manifests do not load
+is a ManifestError with every located problem, as `plan` reports it.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import re
 from pathlib import Path
-from typing import Any
-
-import yaml
-
-ENV_VAR = "RECONCILER_CLOUD_DB"
-DEFAULT_RELATIVE_PATH = Path(".reconciler") / "cloud.db"
-_MAX_MANIFEST_BYTES = 1 << 20
 
 
 def resolve_cloud_db(stack_dir: Path, db: str | None) -> Path:
     """`db` if given, else `$RECONCILER_CLOUD_DB`, else the Stack's `spec.provider.path`
-    (relative to the stack directory), else `<stack dir>/.reconciler/cloud.db`."""
-    if db:
-        return Path(db)
-    from_env = os.environ.get(ENV_VAR)
-    if from_env:
-        return Path(from_env)
-    declared = stack_provider_path(stack_dir)
-    if declared is not None:
-        return declared if declared.is_absolute() else stack_dir / declared
-    return stack_dir / DEFAULT_RELATIVE_PATH
+    (relative to the stack directory), else `<stack dir>/.reconciler/cloud.db`.
+
+    Raises ManifestError when the directory holds a Stack (or YAML that might be one) but its
+    manifests can't be loaded.
+    """
+    from reconciler.errors import ManifestError
+    from reconciler.manifests import load_desired
+    from reconciler.provider.factory import cloud_db_override, default_cloud_db, local_cloud_db
+
+    override = cloud_db_override(db)
+    if override is not None:
+        return override
+    try:
+        desired = load_desired(stack_dir)
+    except ManifestError:
+        if holds_no_stack(stack_dir):
+            return default_cloud_db(stack_dir)
+        raise
+    return local_cloud_db(desired.stack, stack_dir)
 
 
-def stack_provider_path(stack_dir: Path) -> Path | None:
-    """`spec.provider.path` of the first Stack document found (unreadable files are ignored)."""
-    for document in _documents(stack_dir):
-        if document.get("kind") != "Stack":
-            continue
-        spec = document.get("spec")
-        provider = spec.get("provider") if isinstance(spec, dict) else None
-        path = provider.get("path") if isinstance(provider, dict) else None
-        return Path(path) if isinstance(path, str) and path else None
-    return None
+_MENTIONS_STACK = re.compile(rb"""kind["']?\s*:\s*["']?Stack\b""")
+"""`kind: Stack` (block or flow style, quoted or not) in a file that does not load."""
 
 
-def _documents(stack_dir: Path) -> Iterator[dict[str, Any]]:
-    for file in _manifest_files(stack_dir):
-        try:
-            if file.stat().st_size > _MAX_MANIFEST_BYTES:
-                continue
-            with file.open(encoding="utf-8") as stream:
-                documents = list(yaml.safe_load_all(stream))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
-            continue
-        yield from (document for document in documents if isinstance(document, dict))
+def holds_no_stack(stack_dir: Path) -> bool:
+    """Whether `stack_dir` declares no Stack: it does not exist, has no manifest files, or none
+    of them holds a `kind: Stack` document. A file that does not load (malformed YAML, ...) might
+    be the Stack when it mentions `kind: Stack`; then the answer is no."""
+    from reconciler.manifests.discovery import discover, read_manifest_file
+    from reconciler.manifests.problems import Problem
+    from reconciler.manifests.yaml_loader import load_manifest_bytes
 
-
-def _manifest_files(stack_dir: Path) -> list[Path]:
-    found: list[Path] = []
-    for root, dirs, files in os.walk(stack_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            Path(root) / name for name in sorted(files) if name.endswith((".yaml", ".yml"))
-        )
-    return found
+    if not stack_dir.exists():
+        return True
+    discovery = discover(stack_dir)
+    if any(not problem.message.startswith("no manifests here") for problem in discovery.problems):
+        return False  # a refused file (a symlink out of the tree, ...) might be the Stack
+    for file in discovery.files:
+        data = read_manifest_file(file)
+        if isinstance(data, Problem):
+            return False  # unreadable or too large: it might be the Stack
+        documents, problems = load_manifest_bytes(file.relative, data)
+        if any(
+            isinstance(document.content, dict) and document.content.get("kind") == "Stack"
+            for document in documents
+        ):
+            return False
+        if problems and _MENTIONS_STACK.search(data):
+            return False
+    return True

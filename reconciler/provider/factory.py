@@ -18,16 +18,28 @@ DEFAULT_DB = Path(".reconciler") / "cloud.db"
 PROVIDER_TYPES = ("local", "tencentcloud")
 
 
+def cloud_db_override(db: str | None = None) -> Path | None:
+    """The database named without any manifest: `db` (`--db`), else $RECONCILER_CLOUD_DB."""
+    if db:
+        return Path(db)
+    from_env = os.environ.get(DB_ENV)
+    return Path(from_env) if from_env else None
+
+
+def default_cloud_db(stack_dir: Path) -> Path:
+    """`<stack dir>/.reconciler/cloud.db`: where a Stack without `provider.path` keeps it."""
+    return stack_dir / DEFAULT_DB
+
+
 def local_cloud_db(stack: DesiredStack, stack_dir: Path, db: str | None = None) -> Path:
     """The simulated cloud's database (SPEC §6): `db` (`--db`), else $RECONCILER_CLOUD_DB,
     else `spec.provider.path` relative to the stack directory, else `.reconciler/cloud.db`."""
-    if db:
-        return Path(db)
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
+    override = cloud_db_override(db)
+    if override is not None:
+        return override
     if stack.provider.path:
         return stack_dir / stack.provider.path
-    return stack_dir / DEFAULT_DB
+    return default_cloud_db(stack_dir)
 
 
 def build_provider(

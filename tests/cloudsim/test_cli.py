@@ -25,10 +25,7 @@ def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_cloud_db(tmp_path, None) == tmp_path / ".reconciler" / "cloud.db"
-    (tmp_path / "broken.yaml").write_text("a: [b\n")
-    (tmp_path / "binary.yml").write_bytes(b"\xff\xfe\x00")
     (tmp_path / "stack.yaml").write_text(
-        "apiVersion: reconciler/v1\nkind: Image\nmetadata: {name: x}\n---\n"
         "apiVersion: reconciler/v1\nkind: Stack\nmetadata: {name: prod}\n"
         "spec: {regions: [ap-guangzhou], provider: {type: local, path: state/sim.db}}\n"
     )
