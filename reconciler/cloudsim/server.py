@@ -4,7 +4,9 @@
 `X-TC-Action`, `X-TC-Version` and `X-TC-Region`; the service from the credential scope of the
 `Authorization` header (the SDK signs with `cvm`/`tag`/`cbs` whatever endpoint it talks to). Every
 answer is HTTP 200 with `Content-Type: application/json` exactly (the SDK ignores error bodies
-under any other content type) and the real envelope `{"Response": {..., "RequestId"}}`.
+under any other content type) and the real envelope `{"Response": {..., "RequestId"}}` -- also for
+another method (`UnsupportedProtocol`), another path (`InvalidRequest`) or a malformed request
+(`InvalidParameter`, `RequestSizeLimitExceeded`); `InternalError` only for a fault of the emulator.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -29,7 +32,15 @@ logger = logging.getLogger(__name__)
 SERVED_SERVICES = ("cvm", "tag", "cbs")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_LIST_INDEX = 1000
+MAX_NESTING = 32
+"""Deepest nesting of objects and lists in params (the APIs nest 3 levels at most)."""
 JSON_CONTENT_TYPE = "application/json"
+SERVED_METHODS = ("GET", "POST")
+SERVED_PATH = "/"
+_CONTENT_LENGTH = re.compile(r"[0-9]+")
+"""ASCII digits only: `str.isdigit` takes `²`, which `int` refuses (more than 12 digits are
+too large, and never reach `int`, which refuses 5,000 of them)."""
+_LIST_INDEX = re.compile(r"[0-9]+")
 
 
 class _Account(Protocol):
@@ -88,11 +99,13 @@ def unflatten_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for key, value in pairs:
         segments = key.split(".")
+        if len(segments) > MAX_NESTING:
+            raise ApiRefusal("InvalidParameter", f"Parameter {key[:80]!r}... is nested too deeply.")
         node: Any = root
         for index, segment in enumerate(segments):
             last = index == len(segments) - 1
-            fresh: Any = value if last else [] if segments[index + 1].isdigit() else {}
-            if isinstance(node, list) and segment.isdigit() and int(segment) < MAX_LIST_INDEX:
+            fresh: Any = value if last else [] if _is_index(segments[index + 1]) else {}
+            if isinstance(node, list) and _is_index(segment) and _fits_a_list(segment):
                 position = int(segment)
                 node.extend([None] * (position + 1 - len(node)))
                 if node[position] is None:
@@ -100,7 +113,7 @@ def unflatten_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
                 elif last:
                     raise ApiRefusal("InvalidParameter", f"Parameter {key!r} is given twice.")
                 node = node[position]
-            elif isinstance(node, dict) and not segment.isdigit():
+            elif isinstance(node, dict) and not _is_index(segment):
                 if last and segment in node:
                     raise ApiRefusal("InvalidParameter", f"Parameter {key!r} is given twice.")
                 node = node.setdefault(segment, fresh)
@@ -109,6 +122,38 @@ def unflatten_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     if any(item is None for item in _list_items(root)):
         raise ApiRefusal("InvalidParameter", "List parameters must be numbered from 0, no gaps.")
     return root
+
+
+def _is_index(segment: str) -> bool:
+    """Whether a segment of a flattened name is a list index: ASCII digits (`²` is not)."""
+    return _LIST_INDEX.fullmatch(segment) is not None
+
+
+def _fits_a_list(index: str) -> bool:
+    """Whether list index `index` (ASCII digits) is small enough (never `int` of 5,000 digits)."""
+    return len(index) <= len(str(MAX_LIST_INDEX)) and int(index) < MAX_LIST_INDEX
+
+
+def _nesting(value: Any) -> int:
+    """How deeply objects and lists nest in `value` (a scalar: 0), without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            return deepest
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _list_items(value: Any) -> list[Any]:
@@ -138,11 +183,15 @@ def parse_params(method: str, content_type: str, query: str, body: bytes) -> dic
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        params = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ApiRefusal("InvalidParameter", "The request body is nested too deeply.") from None
+    except ValueError as exc:  # not UTF-8, not JSON, NaN, an integer of over 4,300 digits
         raise ApiRefusal("InvalidParameter", f"The request body is not valid JSON: {exc}.") from exc
     if not isinstance(params, dict):
         raise ApiRefusal("InvalidParameter", "The request body must be a JSON object.")
+    if _nesting(params) > MAX_NESTING:
+        raise ApiRefusal("InvalidParameter", "The request body is nested too deeply.")
     return params
 
 
@@ -151,6 +200,9 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
 
     server: CloudServer
     server_version = "reconciler-cloudsim"
+    timeout = 60
+    """Seconds a connection may stall (a body shorter than its Content-Length) before it ends."""
+    _body_read = False
 
     def do_POST(self) -> None:
         self._answer(self._dispatch("POST"))
@@ -158,8 +210,25 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._answer(self._dispatch("GET"))
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A method other than GET and POST is an API error envelope, as the real API answers it
+        (the SDK reads only 200 + JSON); malformed HTTP itself keeps the plain HTTP error."""
+        if code != HTTPStatus.NOT_IMPLEMENTED:
+            super().send_error(code, message, explain)
+            return
+        logger.info("%s refused: UnsupportedProtocol", self.command)
+        self._answer(
+            error_envelope(
+                "UnsupportedProtocol",
+                f"The HTTP method {self.command} is not supported; "
+                f"use {' or '.join(SERVED_METHODS)}.",
+            ),
+            close=True,
+        )
+
     def _dispatch(self, method: str) -> dict[str, Any]:
         action = self.headers.get("X-TC-Action", "")
+        self._body_read = False
         try:
             return self._dispatch_verified(method, action)
         except ApiRefusal as refusal:
@@ -170,12 +239,20 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
             return error_envelope("InternalError", "An internal error occurred.")
 
     def _dispatch_verified(self, method: str, action: str) -> dict[str, Any]:
-        url = urlsplit(self.path)
+        # An origin-form target is split by hand: urlsplit would read `//x` as a host.
+        url = urlsplit(self.path) if not self.path.startswith("/") else None
+        path, _, query = self.path.partition("?") if url is None else (url.path, "", url.query)
+        if path != SERVED_PATH:
+            raise ApiRefusal(
+                "InvalidRequest",
+                f"The request path {path[:80]!r} is not served; API 3.0 requests go to "
+                f"{SERVED_PATH}.",
+            )
         body = self._read_body() if method == "POST" else b""
         request = SignedRequest(
             method=method,
-            path=url.path or "/",
-            query=url.query,
+            path=path,
+            query=query,
             headers=dict(self.headers.items()),
             body=body,
         )
@@ -201,7 +278,7 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
             )
         if not action:
             raise ApiRefusal("MissingParameter", "The request is missing the X-TC-Action header.")
-        params = parse_params(method, self.headers.get("Content-Type", ""), url.query, body)
+        params = parse_params(method, self.headers.get("Content-Type", ""), query, body)
         account = accounts[caller.secret_id]
         response = cloud.handle(
             account=account.uin,
@@ -224,23 +301,42 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
         return response
 
     def _read_body(self) -> bytes:
-        raw_length = self.headers.get("Content-Length", "0") or "0"
-        if not raw_length.isdigit():
-            raise ApiRefusal("InvalidParameter", "Content-Length is not a number.")
-        length = int(raw_length)
-        if length > MAX_BODY_BYTES:
+        raw_length = (self.headers.get("Content-Length", "0") or "0").strip()
+        if _CONTENT_LENGTH.fullmatch(raw_length) is None:
+            raise ApiRefusal("InvalidParameter", "Content-Length is not a number of bytes.")
+        if len(raw_length) > 12 or int(raw_length) > MAX_BODY_BYTES:
             raise ApiRefusal(
                 "RequestSizeLimitExceeded", f"The request body exceeds {MAX_BODY_BYTES} bytes."
             )
-        return self.rfile.read(length)
+        length = int(raw_length)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:  # the client stalled mid-body: this connection is done
+            body = b""
+            self.close_connection = True
+        self._body_read = True
+        if len(body) < length:
+            raise ApiRefusal("InvalidParameter", "The request body is shorter than Content-Length.")
+        return body
 
-    def _answer(self, envelope: dict[str, Any]) -> None:
+    def _body_pending(self) -> bool:
+        """Whether the request carries a body this handler did not read (refused before)."""
+        if self._body_read:
+            return False
+        length = (self.headers.get("Content-Length") or "0").strip()
+        return length != "0" or "Transfer-Encoding" in self.headers
+
+    def _answer(self, envelope: dict[str, Any], *, close: bool = False) -> None:
         payload = json.dumps(envelope, ensure_ascii=False).encode("utf-8")
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", JSON_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(payload)))
+        if close or self._body_pending():
+            # The unread body would be taken for the next request on this connection.
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)

@@ -81,8 +81,38 @@ CLOUD_TABLES: tuple[str, ...] = (
 """Tables `reset` empties (settings are kept; other tools' tables in the file are untouched)."""
 
 
-class SchemaVersionError(RuntimeError):
+class CloudDatabaseError(sqlite3.DatabaseError):
+    """The file is not a usable simulated-cloud database: `path` and what is wrong with it.
+
+    A `sqlite3.DatabaseError`, so that callers catching `sqlite3.Error` still catch it; the
+    commands report it as a user error (a located message, exit 1), never as a bug.
+    """
+
+    def __init__(self, path: str, reason: str, *, hint: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.hint = hint or (
+            "pass another --db (or RECONCILER_CLOUD_DB), or remove the file to start afresh"
+        )
+        super().__init__(f"{path}: {reason}; {self.hint}")
+
+
+class SchemaVersionError(CloudDatabaseError):
     """The database was written by a newer version of the simulated cloud."""
+
+
+def _unusable(path: str, error: sqlite3.Error) -> CloudDatabaseError:
+    """What an SQLite error on opening or first use of `path` means for the user."""
+    if isinstance(error, CloudDatabaseError):
+        return error
+    if isinstance(error, sqlite3.OperationalError):  # unopenable, locked, read-only, ...
+        return CloudDatabaseError(
+            path,
+            f"cannot use the simulated-cloud database ({error})",
+            hint="check the path and its permissions, or pass another --db "
+            "(or RECONCILER_CLOUD_DB)",
+        )
+    return CloudDatabaseError(path, f"not a reconciler simulated-cloud database ({error})")
 
 
 class Store:
@@ -94,31 +124,53 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._conn.row_factory = sqlite3.Row
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise _unusable(self.path, error) from None
+        try:
+            self._conn.row_factory = sqlite3.Row
+            # Refused before anything is written (journal_mode=WAL rewrites the file header).
+            self._check_version(int(self._conn.execute("PRAGMA user_version").fetchone()[0]))
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as error:
+            self._conn.close()
+            raise _unusable(self.path, error) from None
 
     def initialize(self, seed: Callable[[sqlite3.Connection], None]) -> None:
-        """Create the schema and run `seed` once, atomically, on a new database."""
-        with self.transaction() as db:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"{self.path}: simulated-cloud schema version {version} is newer than "
-                    f"this reconciler understands ({SCHEMA_VERSION}); upgrade reconciler"
-                )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                seed(db)
+        """Create the schema and run `seed` once, atomically, on a new database.
+
+        Raises CloudDatabaseError (the connection closed) when the file is not a usable
+        simulated-cloud database: not SQLite, damaged, or written by a newer reconciler.
+        """
+        try:
+            with self.transaction() as db:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                self._check_version(version)
+                if version == 0:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    seed(db)
+        except sqlite3.Error as error:
+            self.close()
+            raise _unusable(self.path, error) from None
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                self.path,
+                f"simulated-cloud schema version {version} is newer than this reconciler "
+                f"understands ({SCHEMA_VERSION})",
+                hint="upgrade reconciler, or pass another --db (or RECONCILER_CLOUD_DB)",
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -30,7 +30,10 @@ def error_lines(error: ReconcilerError) -> list[str]:
     if isinstance(error, ManifestError):
         return [str(problem) for problem in error.problems] + [f"Error: {error}"]
     if isinstance(error, StalePlanError):
-        return [f"Error: the plan is stale: {error}"]
+        lines = str(error).splitlines()
+        if len(lines) == 1:
+            return [f"Error: the plan is stale: {lines[0].strip()}"]
+        return ["Error: the plan is stale:", *lines]
     if isinstance(error, LockError):
         return [f"Error: the stack is locked: {error}"]
     if isinstance(error, CredentialsError):
@@ -47,10 +50,29 @@ def fail(error: ReconcilerError) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+def _is_unusable_cloud_database(error: Exception) -> bool:
+    """Whether `error` is the simulated cloud refusing its database file (a user error)."""
+    if "reconciler.cloudsim.store" not in sys.modules:  # never imported: it can't be that
+        return False
+    from reconciler.cloudsim.store import CloudDatabaseError
+
+    return isinstance(error, CloudDatabaseError)
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Run a command body; a ReconcilerError becomes its message and exit code 1, no traceback."""
+    """Run a command body; a ReconcilerError becomes its message and exit code 1, no traceback.
+
+    So does a simulated-cloud database file that is unusable (not SQLite, damaged, newer):
+    the local cloud can be opened by several paths (`--db`, RECONCILER_CLOUD_DB, the Stack's
+    `provider.path`, `cloud serve`), and each reports it here, naming the file.
+    """
     try:
         yield
     except ReconcilerError as error:
         fail(error)
+    except Exception as error:
+        if not _is_unusable_cloud_database(error):
+            raise
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_ERROR)

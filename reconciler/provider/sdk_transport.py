@@ -5,7 +5,8 @@ retries). Without an endpoint each region's calls go to that region's domain
 (`<service>.<region>.tencentcloudapi.com`; CommonClient alone would use the service's global
 domain); an endpoint (the emulator) overrides the host of cvm, tag and cbs alike. Credentials come
 from the SDK's default chain, extended with `TENCENTCLOUD_SESSION_TOKEN` and tccli's profile file,
-and are resolved before any call. Secrets never appear in reprs, errors or logs.
+and are resolved (stripped, and refused when whitespace or control characters remain inside)
+before any call. Secrets never appear in reprs, errors or logs, not even escaped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import configparser
 import json
 import logging
 import os
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -36,6 +38,11 @@ ROOT_DOMAIN = "tencentcloudapi.com"
 CVM_ROLE_ENDPOINT = "http://metadata.tencentyun.com/latest/meta-data/cam/security-credentials/"
 SDK_LOGGER = "tencentcloud_sdk_common"
 UIN_VARIABLE = "TENCENTCLOUD_UIN"
+
+_CREDENTIAL_TEXT = re.compile(r"[\x21-\x7e]+")
+"""A usable SecretId, SecretKey or token: printable ASCII without whitespace. Anything else would
+make the HTTP library refuse the header and quote the value (escaped) in its error."""
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]+))?")
 
 CvmRoleProbe = Callable[[], str | None]
 """Returns the CVM role name bound to this machine, or None when not on a CVM with a role."""
@@ -64,6 +71,22 @@ class ResolvedCredential:
         return tuple(value for value in (secret_id, secret_key, token) if value)
 
 
+def _checked(value: object, where: str) -> str:
+    """`value` stripped of surrounding whitespace (a trailing newline from `$(cat key)`, ...).
+
+    Raises CredentialsError naming `where` -- never the value -- when whitespace, control or
+    non-ASCII characters remain inside: the request could not carry it, and the HTTP library's
+    refusal would print it.
+    """
+    text = str(value).strip()
+    if text and _CREDENTIAL_TEXT.fullmatch(text) is None:
+        raise CredentialsError(
+            f"{where} contains whitespace, control or non-ASCII characters; "
+            "set it again without them (the value is not shown)."
+        )
+    return text
+
+
 def _static_credential(source: str, secret_id: str, secret_key: str, token: str | None) -> Any:
     try:
         return sdk_credential.Credential(secret_id, secret_key, token or None)
@@ -72,8 +95,8 @@ def _static_credential(source: str, secret_id: str, secret_key: str, token: str 
 
 
 def _from_environment(environ: Mapping[str, str]) -> ResolvedCredential | None:
-    secret_id = environ.get("TENCENTCLOUD_SECRET_ID", "")
-    secret_key = environ.get("TENCENTCLOUD_SECRET_KEY", "")
+    secret_id = _checked(environ.get("TENCENTCLOUD_SECRET_ID", ""), "TENCENTCLOUD_SECRET_ID")
+    secret_key = _checked(environ.get("TENCENTCLOUD_SECRET_KEY", ""), "TENCENTCLOUD_SECRET_KEY")
     if not secret_id and not secret_key:
         return None
     if not secret_id or not secret_key:
@@ -84,8 +107,10 @@ def _from_environment(environ: Mapping[str, str]) -> ResolvedCredential | None:
         )
         raise CredentialsError(f"{present} is set but {absent} is not; set both.")
     source = "environment (TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY)"
-    token = environ.get("TENCENTCLOUD_SESSION_TOKEN") or None
-    return ResolvedCredential(source, _static_credential(source, secret_id, secret_key, token))
+    token = _checked(environ.get("TENCENTCLOUD_SESSION_TOKEN", ""), "TENCENTCLOUD_SESSION_TOKEN")
+    return ResolvedCredential(
+        source, _static_credential(source, secret_id, secret_key, token or None)
+    )
 
 
 def _from_tccli_profile(environ: Mapping[str, str], home: Path) -> ResolvedCredential | None:
@@ -98,12 +123,15 @@ def _from_tccli_profile(environ: Mapping[str, str], home: Path) -> ResolvedCrede
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CredentialsError(f"{source} is unreadable: {type(exc).__name__}") from None
-    if not isinstance(data, dict) or not data.get("secretId") or not data.get("secretKey"):
+    if not isinstance(data, dict):
         raise CredentialsError(f"{source} has no secretId/secretKey; run `tccli configure`.")
-    token = data.get("token") or None
+    secret_id = _checked(data.get("secretId") or "", f"{source}: secretId")
+    secret_key = _checked(data.get("secretKey") or "", f"{source}: secretKey")
+    token = _checked(data.get("token") or "", f"{source}: token")
+    if not secret_id or not secret_key:
+        raise CredentialsError(f"{source} has no secretId/secretKey; run `tccli configure`.")
     return ResolvedCredential(
-        source,
-        _static_credential(source, str(data["secretId"]), str(data["secretKey"]), token),
+        source, _static_credential(source, secret_id, secret_key, token or None)
     )
 
 
@@ -118,8 +146,12 @@ def _from_sdk_profile(home: Path) -> ResolvedCredential | None:
             parser.read(path, encoding="utf-8")
         except (OSError, UnicodeDecodeError, configparser.Error) as exc:
             raise CredentialsError(f"{source} is unreadable: {type(exc).__name__}") from None
-        secret_id = parser.get("default", "secret_id", fallback="").strip()
-        secret_key = parser.get("default", "secret_key", fallback="").strip()
+        secret_id = _checked(
+            parser.get("default", "secret_id", fallback=""), f"{source}: [default] secret_id"
+        )
+        secret_key = _checked(
+            parser.get("default", "secret_key", fallback=""), f"{source}: [default] secret_key"
+        )
         if secret_id and secret_key:
             return ResolvedCredential(
                 source, _static_credential(source, secret_id, secret_key, None)
@@ -166,16 +198,63 @@ def split_endpoint(endpoint: str | None, protocol: str) -> tuple[str | None, str
     """`(host[:port], protocol)`; a scheme written into the endpoint wins over `protocol`.
 
     The SDK would send and sign a literal `Host: http://...` for an endpoint with a scheme.
+    Raises UsageError for anything but `host[:port]` (port 1-65535) after the scheme: the SDK
+    would only fail on the first call ("Failed to parse: ...").
     """
+    written = endpoint
     protocol = protocol.lower()
     if endpoint:
-        scheme, separator, rest = endpoint.partition("://")
+        scheme, separator, rest = endpoint.strip().partition("://")
         if separator:
             endpoint, protocol = rest, scheme.lower()
         endpoint = endpoint.rstrip("/")
     if protocol not in ("http", "https"):
         raise UsageError(f"provider protocol must be http or https, not {protocol!r}")
+    if endpoint:
+        match = _HOST_PORT.fullmatch(endpoint)
+        if match is None:
+            raise UsageError(
+                f"provider endpoint {written!r} is not host[:port] (for example "
+                "127.0.0.1:9000, or cvm.tencentcloudapi.com)"
+            )
+        port = match["port"]
+        if port is not None and not (len(port) <= 5 and 1 <= int(port) <= 65535):
+            raise UsageError(
+                f"provider endpoint {written!r}: the port must be a number from 1 to 65535"
+            )
     return endpoint or None, protocol
+
+
+class _CommonClient(CommonClient):  # type: ignore[misc]
+    """CommonClient whose non-200 answer names the HTTP status (the SDK's puts only the body)."""
+
+    def _check_status(self, resp_inter: Any) -> None:
+        status = int(resp_inter.status_code)
+        if status != 200:
+            reason = str(getattr(resp_inter, "reason", "") or "").strip()
+            content_type = resp_inter.headers.get("Content-Type") or "no Content-Type"
+            raise TencentCloudSDKException(
+                "ServerNetworkError",
+                f"HTTP {status}{' ' + reason if reason else ''} ({content_type}), "
+                "not an API 3.0 answer",
+            )
+
+
+def _quoted_forms(secret: str) -> set[str]:
+    """`secret` as it may appear in a message: as is, stripped, and escaped (repr, JSON, bytes)."""
+    forms = {secret, secret.strip(), repr(secret)[1:-1], ascii(secret)[1:-1]}
+    forms.add(json.dumps(secret)[1:-1])
+    forms.add(repr(secret.encode("utf-8", "backslashreplace"))[2:-1])
+    forms.add(secret.encode("unicode_escape").decode("ascii"))
+    return {form for form in forms if form}
+
+
+def redacted(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with every form of each secret (longest first) replaced by `***`."""
+    forms = {form for secret in secrets if secret for form in _quoted_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 class SdkTransport:
@@ -219,7 +298,7 @@ class SdkTransport:
                     reqTimeout=self._request_timeout,
                 )
                 profile = ClientProfile(httpProfile=http_profile, language="en-US", retryer=None)
-                client = CommonClient(
+                client = _CommonClient(
                     service, API_VERSIONS[service], self._credential.sdk_credential, region, profile
                 )
                 self._clients[(service, region)] = client
@@ -234,28 +313,53 @@ class SdkTransport:
         try:
             envelope = client.call_json(action, dict(params))
         except TencentCloudSDKException as exc:
-            raise self._mapped(exc) from None
+            raise self._mapped(exc, service, action, region) from None
         except (ValueError, KeyError, TypeError) as exc:
-            raise NetworkError(
-                "ServerNetworkError", self._redacted(f"unreadable answer to {action}: {exc}")
-            ) from None
+            raise self._not_an_answer(service, action, region, f"unreadable: {exc}") from None
         response = envelope.get("Response") if isinstance(envelope, dict) else None
         if not isinstance(response, dict):
-            raise NetworkError("ServerNetworkError", f"the answer to {action} has no Response")
+            raise self._not_an_answer(service, action, region, "no Response object")
         return response
 
-    def _mapped(self, exc: TencentCloudSDKException) -> ProviderError:
+    def url_for(self, service: str, region: str) -> str:
+        """The URL a (service, region) request is sent to, for messages."""
+        return f"{self.protocol}://{self.host_for(service, region)}/"
+
+    def _hint(self) -> str:
+        if self.endpoint:
+            return (
+                "is `reconciler cloud serve` (or the API) running at that endpoint? "
+                "is NO_PROXY set for 127.0.0.1,localhost?"
+            )
+        return "check the network, and HTTPS_PROXY / NO_PROXY"
+
+    def _not_an_answer(self, service: str, action: str, region: str, what: str) -> NetworkError:
+        return NetworkError(
+            "ServerNetworkError",
+            self._redacted(
+                f"{self.url_for(service, region)} answered {action} with something that is not "
+                f"an API 3.0 answer ({what}); {self._hint()}"
+            ),
+        )
+
+    def _mapped(
+        self, exc: TencentCloudSDKException, service: str, action: str, region: str
+    ) -> ProviderError:
         code = str(exc.code or "ClientError")
-        message = self._redacted(str(exc.message or ""))
+        raw = exc.message or ""
+        message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         request_id = str(exc.requestId or "")
+        if code == "ClientNetworkError":
+            message = f"cannot reach {self.url_for(service, region)} ({action}): {message}"
+        elif code == "ServerNetworkError":
+            message = f"{self.url_for(service, region)} answered {action} with {message}"
         if code in ("ClientNetworkError", "ServerNetworkError"):
-            return NetworkError(code, message, request_id)
-        return error_from_code(code, message, request_id)
+            return NetworkError(code, self._redacted(f"{message}; {self._hint()}"), request_id)
+        return error_from_code(code, self._redacted(message), request_id)
 
     def _redacted(self, text: str) -> str:
-        for secret in self._credential.secrets():
-            text = text.replace(secret, "***")
-        return text
+        """`text` without any secret of the credential, in any form a library may quote it."""
+        return redacted(text, self._credential.secrets())
 
     def close(self) -> None:
         with self._lock:
@@ -277,10 +381,12 @@ def make_sdk_transport(
 ) -> SdkTransport:
     """Build the transport for the real cloud (or the emulator at `endpoint`).
 
-    Raises CredentialsError when no credentials are found, before any call. `account` (else
+    Raises UsageError for an endpoint that is not host[:port] (port 1-65535), CredentialsError
+    when no usable credentials are found, both before any call. `account` (else
     the TENCENTCLOUD_UIN variable, else "") is the UIN written into tag resource names.
     """
     environ = os.environ if environ is None else environ
+    split_endpoint(endpoint, protocol)  # a bad endpoint is reported before the credentials
     # The SDK logs whole requests (X-TC-Token included) at DEBUG; keep them out of our logs.
     logging.getLogger(SDK_LOGGER).propagate = False
     credential = resolve_credential(environ, cvm_role_probe=cvm_role_probe)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tencentcloud.common import credential as sdk_credential
 
 from reconciler.errors import CredentialsError, NetworkError, UsageError
 from reconciler.provider.sdk_transport import (
+    ResolvedCredential,
+    SdkTransport,
     make_sdk_transport,
+    redacted,
     resolve_credential,
     split_endpoint,
 )
@@ -199,3 +206,228 @@ def test_no_answer_is_a_network_error_without_secrets(
     assert error.value.code == "ClientNetworkError"
     assert error.value.retryable
     assert SECRET_KEY not in str(error.value)
+
+
+# --- credentials that can't go into a header: stripped, else refused without their value ----
+
+
+def test_environment_credentials_are_stripped(home: Path) -> None:
+    """`export TENCENTCLOUD_SESSION_TOKEN=$(cat token)` keeps the file's trailing newline."""
+    found = resolve_credential(
+        {
+            "TENCENTCLOUD_SECRET_ID": f" {SECRET_ID}\n",
+            "TENCENTCLOUD_SECRET_KEY": f"{SECRET_KEY}\r\n",
+            "TENCENTCLOUD_SESSION_TOKEN": f"{TOKEN}\n",
+        },
+        home=home,
+        cvm_role_probe=_no_role,
+    )
+    assert found.sdk_credential.get_credential_info() == (SECRET_ID, SECRET_KEY, TOKEN)
+
+
+@pytest.mark.parametrize(
+    "variable", ["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "TENCENTCLOUD_SESSION_TOKEN"]
+)
+@pytest.mark.parametrize("inside", ["\n", "\t", " ", "\x1b", "\x7f", "\u00e9", "\u2028"])
+def test_environment_credential_with_a_bad_character_inside_is_refused_unprinted(
+    home: Path, variable: str, inside: str
+) -> None:
+    environ = {
+        "TENCENTCLOUD_SECRET_ID": SECRET_ID,
+        "TENCENTCLOUD_SECRET_KEY": SECRET_KEY,
+        "TENCENTCLOUD_SESSION_TOKEN": TOKEN,
+    }
+    value = environ[variable]
+    environ[variable] = value[:6] + inside + value[6:]
+    with pytest.raises(CredentialsError) as error:
+        make_sdk_transport(endpoint=None, environ=environ, cvm_role_probe=_no_role)
+    message = str(error.value)
+    assert variable in message
+    for secret in (SECRET_ID, SECRET_KEY, TOKEN, value[:6], value[6:]):
+        assert secret not in message
+
+
+@pytest.mark.parametrize("field", ["secretId", "secretKey", "token"])
+def test_tccli_profile_credential_with_a_newline_inside_is_refused_unprinted(
+    home: Path, field: str
+) -> None:
+    profile = {"secretId": SECRET_ID, "secretKey": SECRET_KEY, "token": TOKEN}
+    profile[field] = profile[field][:6] + "\n" + profile[field][6:]
+    (home / ".tccli").mkdir()
+    path = home / ".tccli" / "default.credential"
+    path.write_text(json.dumps(profile))
+    with pytest.raises(CredentialsError) as error:
+        resolve_credential({}, home=home, cvm_role_probe=_no_role)
+    message = str(error.value)
+    assert str(path) in message
+    assert field in message
+    assert not any(secret[6:] in message for secret in (SECRET_ID, SECRET_KEY, TOKEN))
+
+
+def test_tccli_profile_credentials_are_stripped(home: Path) -> None:
+    (home / ".tccli").mkdir()
+    (home / ".tccli" / "default.credential").write_text(
+        json.dumps({"secretId": f"{SECRET_ID}\n", "secretKey": f" {SECRET_KEY}", "token": "\t"})
+    )
+    found = resolve_credential({}, home=home, cvm_role_probe=_no_role)
+    assert found.sdk_credential.get_credential_info() == (SECRET_ID, SECRET_KEY, None)
+
+
+def test_sdk_profile_credential_with_whitespace_inside_is_refused_unprinted(home: Path) -> None:
+    (home / ".tencentcloud").mkdir()
+    path = home / ".tencentcloud" / "credentials"
+    path.write_text(f"[default]\nsecret_id = {SECRET_ID}\nsecret_key = {SECRET_KEY[:6]} x\n")
+    with pytest.raises(CredentialsError) as error:
+        resolve_credential({}, home=home, cvm_role_probe=_no_role)
+    message = str(error.value)
+    assert str(path) in message
+    assert "secret_key" in message
+    assert SECRET_KEY[:6] not in message
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["secrettokenABC\n", "tok\nenWithNewlineInside", 'quo"te\\and\x01ctl', "\u00e9t\u00e9"],
+)
+def test_redaction_covers_the_escaped_forms_of_a_secret(secret: str) -> None:
+    text = (
+        f"raw {secret} repr {secret!r} ascii {secret!a} json {json.dumps(secret)} "
+        f"bytes {secret.encode()!r}"
+    )
+    scrubbed = redacted(text, (secret,))
+    assert secret.strip() not in scrubbed
+    for form in (repr(secret)[1:-1], ascii(secret)[1:-1], json.dumps(secret)[1:-1]):
+        assert form not in scrubbed
+    assert repr(secret.encode())[2:-1] not in scrubbed
+
+
+def test_a_header_refusal_quoting_an_escaped_token_does_not_leak_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTTP library quotes a header value it refuses, escaped ('...\\n'): the plain
+    replacement missed it. (A role's temporary token is not checked beforehand.)"""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    token = "secrettokenABC\nsecond-half-of-the-token"
+    credential = ResolvedCredential(
+        "CVM role test", sdk_credential.Credential(SECRET_ID, SECRET_KEY, token)
+    )
+    transport = SdkTransport(credential, endpoint=f"127.0.0.1:{_closed_port()}", protocol="http")
+    try:
+        with pytest.raises(NetworkError) as error:
+            transport.call("cvm", "DescribeImages", "ap-guangzhou", {"Limit": 1})
+    finally:
+        transport.close()
+    message = str(error.value)
+    assert "header" in message  # the library's refusal, redacted
+    for leak in ("secrettokenABC", "second-half-of-the-token", repr(token)[1:-1]):
+        assert leak not in message
+
+
+# --- endpoints and network errors: the endpoint, the HTTP status, a hint ------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("127.0.0.1:99999", "1 to 65535"),
+        ("127.0.0.1:0", "1 to 65535"),
+        ("http://127.0.0.1:" + "9" * 5000, "1 to 65535"),
+        ("127.0.0.1:abc", "is not host"),
+        ("127.0.0.1:9000/api", "is not host"),
+        ("user:pw@127.0.0.1:9000", "is not host"),
+        ("127.0.0.1 :9000", "is not host"),
+    ],
+)
+def test_a_bad_endpoint_is_a_usage_error_before_credentials(
+    home: Path, endpoint: str, expected: str
+) -> None:
+    with pytest.raises(UsageError, match=expected) as error:
+        make_sdk_transport(endpoint=endpoint, protocol="http", environ={}, cvm_role_probe=_no_role)
+    assert "provider endpoint" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["127.0.0.1:1", "localhost:65535", "[::1]:9000", "cvm.tencentcloudapi.com"]
+)
+def test_good_endpoints_pass(endpoint: str) -> None:
+    assert split_endpoint(endpoint, "http") == (endpoint, "http")
+
+
+class _NotTheApi(BaseHTTPRequestHandler):
+    """A web server that is not the API: 404 with an empty body, or a 200 HTML page."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if getattr(self.server, "page", False):
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+        else:
+            body = b""
+            self.send_response(404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=["404", "html"])
+def not_the_api(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTheApi)
+    server.page = request.param == "html"  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", request.param
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_an_endpoint_that_is_not_the_api_is_named_with_status_and_hint(
+    home: Path, monkeypatch: pytest.MonkeyPatch, not_the_api: tuple[str, str]
+) -> None:
+    endpoint, kind = not_the_api
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    transport = make_sdk_transport(
+        endpoint=endpoint, protocol="http", environ=_environ(), cvm_role_probe=_no_role
+    )
+    try:
+        with pytest.raises(NetworkError) as error:
+            transport.call("cvm", "DescribeImages", "ap-guangzhou", {"Limit": 1})
+    finally:
+        transport.close()
+    message = str(error.value)
+    assert f"http://{endpoint}/" in message
+    assert "not an API 3.0 answer" in message
+    if kind == "404":
+        assert "HTTP 404" in message
+    assert "reconciler cloud serve" in message
+    assert "NO_PROXY" in message
+    assert SECRET_KEY not in message
+
+
+def test_no_answer_names_the_endpoint_and_hints(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    endpoint = f"127.0.0.1:{_closed_port()}"
+    transport = make_sdk_transport(
+        endpoint=endpoint, protocol="http", environ=_environ(), cvm_role_probe=_no_role
+    )
+    try:
+        with pytest.raises(NetworkError) as error:
+            transport.call("cvm", "DescribeImages", "ap-guangzhou", {"Limit": 1})
+    finally:
+        transport.close()
+    assert f"cannot reach http://{endpoint}/" in str(error.value)
+    assert "reconciler cloud serve" in str(error.value)

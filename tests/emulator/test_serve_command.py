@@ -171,3 +171,30 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
 )
 def test_loopback_detection(host: str, loopback: bool) -> None:
     assert _is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("named_by", ["--db", "RECONCILER_CLOUD_DB"])
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path, named_by: str) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not an SQLite database at all, only text\n" * 8)
+    environ = _environ()
+    args = ["--port", "0"]
+    if named_by == "--db":
+        args += ["--db", str(junk)]
+    else:
+        environ["RECONCILER_CLOUD_DB"] = str(junk)
+    process = subprocess.run(
+        [sys.executable, "-m", "reconciler", "cloud", "serve", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr
+    assert f"Error: {junk}: not a reconciler simulated-cloud database" in process.stderr
+    assert "--db" in process.stderr
+    assert "Traceback" not in process.stderr
+    assert "bug" not in process.stderr
+    assert "listening" not in process.stdout

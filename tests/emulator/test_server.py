@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from urllib.parse import urlencode
@@ -11,7 +12,7 @@ import pytest
 from reconciler.cloudsim.server import ApiRefusal, unflatten_params
 from reconciler.cloudsim.signing import SignedRequest, authorization_header
 
-from .wire import PARTNER_UIN, Emulator, Keys
+from .wire import PARTNER_UIN, Emulator, Keys, RawAnswer
 
 PRIVATE = {"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Limit": 100}
 
@@ -229,6 +230,8 @@ def test_unflatten_params_rebuilds_nesting() -> None:
         [("Limit", "1"), ("Limit.Max", "2")],
         [("Filters.0.Name", "a"), ("Filters.0", "b")],
         [("ImageIds.99999999", "img-aaaaaaaa")],
+        [("ImageIds." + "9" * 5000, "img-aaaaaaaa")],
+        [(".".join(["Filters"] * 100), "x")],
         [("Limit", "1"), ("Limit", "2")],
     ],
 )
@@ -242,3 +245,148 @@ def test_session_token_is_accepted(emulator: Emulator) -> None:
     answer = emulator.send("DescribeImageQuota", headers={"X-TC-Token": "temporary-session-token"})
     assert answer.error_code is None, answer.body
     assert answer.body["Response"]["ImageNumQuota"] > 0
+
+
+def _signed_body_answer(emulator: Emulator, body: bytes) -> RawAnswer:
+    """Send `body`, correctly signed, as a DescribeImages request."""
+    keys = emulator.keys()
+    timestamp = int(time.time())
+    header = authorization_header(
+        secret_id=keys.secret_id,
+        secret_key=keys.secret_key,
+        service="cvm",
+        timestamp=timestamp,
+        request=SignedRequest(
+            "POST",
+            "/",
+            "",
+            {"Content-Type": "application/json", "Host": f"127.0.0.1:{emulator.port}"},
+            body,
+        ),
+    )
+    return emulator.send("DescribeImages", timestamp=timestamp, authorization=header, body=body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"Limit": ' + b"9" * 5000 + b"}",  # int() refuses over 4,300 digits: ValueError
+        b"[" * 100_000 + b"]" * 100_000,  # RecursionError in the JSON decoder
+        b'{"Filters": ' + b"[" * 500 + b"]" * 500 + b"}",  # decodes, but nests absurdly
+        b'{"Limit": NaN}',  # not JSON, though Python's decoder takes it
+        b"\xff\xfe{}",  # not UTF-8
+    ],
+    ids=["huge-int", "deep-100000", "deep-500", "nan", "not-utf8"],
+)
+def test_malformed_signed_body_is_invalid_parameter_not_internal_error(
+    emulator: Emulator, body: bytes
+) -> None:
+    """InternalError is transient: the executor would retry a request that can never succeed."""
+    answer = _signed_body_answer(emulator, body)
+    assert (answer.status, answer.content_type) == (200, "application/json")
+    assert answer.error_code == "InvalidParameter", answer.body
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "9" * 5000])
+def test_timestamp_that_is_not_ascii_digits_is_invalid_authorization(
+    emulator: Emulator, timestamp: str
+) -> None:
+    answer = emulator.send("DescribeImages", headers={"X-TC-Timestamp": timestamp})
+    assert answer.status == 200
+    assert answer.error_code == "AuthFailure.InvalidAuthorization"
+
+
+@pytest.mark.parametrize(
+    ("length", "code"),
+    [
+        ("\u00b2", "InvalidParameter"),  # str.isdigit takes it, int refuses it
+        ("12a", "InvalidParameter"),
+        ("9" * 5000, "RequestSizeLimitExceeded"),
+        (str(11 * 1024 * 1024), "RequestSizeLimitExceeded"),
+    ],
+    ids=["superscript-two", "not-a-number", "5000-digits", "11-MiB"],
+)
+def test_bad_content_length_is_an_api_error(emulator: Emulator, length: str, code: str) -> None:
+    answer = emulator.send("DescribeImages", headers={"Content-Length": length}, body=b"")
+    assert (answer.status, answer.content_type) == (200, "application/json")
+    assert answer.error_code == code
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS", "BREW"])
+def test_other_methods_are_unsupported_protocol_in_the_envelope(
+    emulator: Emulator, method: str
+) -> None:
+    """Not the HTTP server's 501 HTML page: the SDK reads only 200 + JSON."""
+    answer = emulator.send("DescribeImages", method=method)
+    assert (answer.status, answer.content_type) == (200, "application/json")
+    assert answer.error_code == "UnsupportedProtocol"
+    assert method in answer.body["Response"]["Error"]["Message"]
+
+
+def test_head_is_unsupported_protocol_without_a_body(emulator: Emulator) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    try:
+        connection.request("HEAD", "/")
+        response = connection.getresponse()
+        assert response.read() == b""
+    finally:
+        connection.close()
+    assert (response.status, response.getheader("Content-Type")) == (200, "application/json")
+
+
+@pytest.mark.parametrize("path", ["/foo", "/v3", "/index.html", "/foo/"])
+def test_only_the_root_path_is_served(emulator: Emulator, path: str) -> None:
+    """Correctly signed for its path, a request elsewhere than `/` is still refused."""
+    answer = emulator.send("DescribeImages", path=path)
+    assert (answer.status, answer.content_type) == (200, "application/json")
+    assert answer.error_code == "InvalidRequest"
+    assert emulator.send("DescribeImages", path="/").error_code is None
+
+
+def test_the_connection_stays_usable_after_a_refusal(emulator: Emulator) -> None:
+    """A body refused unread must not be taken for the next request on a kept-alive connection."""
+    keys = emulator.keys()
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
+    try:
+        connection.request(
+            "PUT", "/", body=b'{"Limit": 1}', headers={"Content-Type": "application/json"}
+        )
+        first = connection.getresponse()
+        assert json.loads(first.read())["Response"]["Error"]["Code"] == "UnsupportedProtocol"
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "Host": f"127.0.0.1:{emulator.port}",
+            "X-TC-Action": "DescribeImageQuota",
+            "X-TC-Version": "2017-03-12",
+            "X-TC-Region": "ap-guangzhou",
+            "X-TC-Timestamp": str(timestamp),
+        }
+        headers["Authorization"] = authorization_header(
+            secret_id=keys.secret_id,
+            secret_key=keys.secret_key,
+            service="cvm",
+            timestamp=timestamp,
+            request=SignedRequest("POST", "/", "", headers, b"{}"),
+        )
+        connection.request("POST", "/", body=b"{}", headers=headers)
+        second = connection.getresponse()
+        assert "Error" not in json.loads(second.read())["Response"]
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "query", ["ImageIds.%C2%B2=img-aaaaaaaa", "ImageIds." + "9" * 5000 + "=img-aaaaaaaa"]
+)
+def test_odd_list_indexes_in_a_get_are_refused_not_internal_errors(
+    emulator: Emulator, query: str
+) -> None:
+    answer = emulator.send(
+        "DescribeImages",
+        method="GET",
+        query=query,
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert answer.error_code is not None
+    assert answer.error_code.startswith(("InvalidParameter", "UnknownParameter")), answer.body

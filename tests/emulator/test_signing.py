@@ -272,6 +272,20 @@ def test_missing_timestamp_is_invalid_authorization() -> None:
     assert refused.value.code == "AuthFailure.InvalidAuthorization"
 
 
+@pytest.mark.parametrize("timestamp", ["\u00b2", "1539084154\u00b2", "9" * 5000, "-1", "1e9", ""])
+def test_timestamp_that_is_not_ascii_digits_is_invalid_authorization(timestamp: str) -> None:
+    """`²` passes str.isdigit and 5,000 digits exceed int's limit: both were InternalError."""
+    request = _signed(_post({}), timestamp=EXAMPLE_TIMESTAMP)
+    headers = {**request.headers, "X-TC-Timestamp": timestamp}
+    with pytest.raises(SignatureRefused) as refused:
+        verify(
+            SignedRequest("POST", "/", "", headers, request.body),
+            secret_key_for=_keys,
+            now=EXAMPLE_TIMESTAMP,
+        )
+    assert refused.value.code == "AuthFailure.InvalidAuthorization"
+
+
 def test_more_signed_headers_are_covered() -> None:
     """A client may sign more headers than content-type;host; changing one breaks the signature."""
     base = _post({})

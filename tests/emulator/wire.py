@@ -73,8 +73,10 @@ class Emulator:
         query: str = "",
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        path: str = "/",
     ) -> RawAnswer:
-        """Sign (like the SDK) and send one request; `body` replaces the signed body."""
+        """Sign (like the SDK) and send one request; `body` replaces the signed body, `headers`
+        are added (or replace others) after signing."""
         keys = keys or self.keys()
         timestamp = int(time.time()) if timestamp is None else timestamp
         signed_body = json.dumps(params or {}).encode() if method == "POST" else b""
@@ -93,7 +95,7 @@ class Emulator:
                 secret_key=keys.secret_key,
                 service=service,
                 timestamp=timestamp,
-                request=SignedRequest(method, "/", query, request_headers, signed_body),
+                request=SignedRequest(method, path, query, request_headers, signed_body),
             )
         request_headers["Authorization"] = authorization
         request_headers.update(headers or {})
@@ -101,7 +103,7 @@ class Emulator:
         try:
             connection.request(
                 method,
-                "/" + (f"?{query}" if query else ""),
+                path + (f"?{query}" if query else ""),
                 body=signed_body if body is None else body,
                 headers=request_headers,
             )
