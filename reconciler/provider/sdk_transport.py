@@ -233,6 +233,7 @@ class _CommonClient(CommonClient):  # type: ignore[misc]
         if status != 200:
             reason = str(getattr(resp_inter, "reason", "") or "").strip()
             content_type = resp_inter.headers.get("Content-Type") or "no Content-Type"
+            resp_inter.close()  # the SDK streams responses: an unread one would hold its socket
             raise TencentCloudSDKException(
                 "ServerNetworkError",
                 f"HTTP {status}{' ' + reason if reason else ''} ({content_type}), "
