@@ -19,23 +19,32 @@ from reconciler.manifests.schemas import KIND_SCHEMAS, bundled_schema
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: one problem per line; json: a list of "
-    "{file, line, column, kind, name, pointer, message}.",
+    help="text: one problem per line (warnings on stderr); json: a list of "
+    "{file, line, column, kind, name, pointer, message, severity}.",
 )
 def validate(path: Path, output_format: str) -> int:
-    """Check the manifests in PATH (a directory, default ".", or a file) without any cloud call."""
-    desired, problems = validate_path(path)
+    """Check the manifests in PATH (a directory, default ".", or a file) without any cloud call.
+
+    Policy rules the manifests alone can break (allowedAccounts, requiredTags) are checked too:
+    a `deny` rule is an error (exit 1), a `warn` rule a warning (exit 0).
+    """
+    desired, problems = validate_path(path, policy=True)
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
     if output_format == "json":
         click.echo(json.dumps([p.to_json() for p in problems], indent=2))
-    elif desired is not None:
+        return 0 if desired is not None else 1
+    for problem in errors:
+        click.echo(str(problem))
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+    if desired is not None:
         click.echo(
             f"OK: {desired.documents} documents, {len(desired.images)} images, "
             f"{len(desired.copies)} copies, {len(desired.shares)} shares"
         )
     else:
-        for problem in problems:
-            click.echo(str(problem))
-        click.echo(f"{len(problems)} problem(s) in {path}", err=True)
+        click.echo(f"{len(errors)} problem(s) in {path}", err=True)
     return 0 if desired is not None else 1
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from reconciler.manifests.documents import CheckedDocument
 from reconciler.manifests.yaml_loader import PathKey
@@ -26,9 +27,15 @@ from reconciler.model.desired import (
     SnapshotsSource,
 )
 from reconciler.model.generation import generation_of, name_with_generation
+from reconciler.model.policy import POLICY_RULES
 from reconciler.model.source import SourceRef
 
-POLICY_RULES = ("allowedAccounts", "requiredTags", "destroy")
+_V = TypeVar("_V")
+
+
+def frozen_map(entries: Mapping[str, _V]) -> Mapping[str, _V]:
+    """A read-only copy: the desired state is immutable, its maps included."""
+    return MappingProxyType(dict(entries))
 
 
 def source_ref(document: CheckedDocument, path: PathKey, *, at_key: bool = False) -> SourceRef:
@@ -120,8 +127,12 @@ def _stack(document: CheckedDocument) -> DesiredStack:
         ),
         policy=_policy(document, policy) if policy is not None else PolicyConfig(),
         pricing=PricingConfig(
-            per_gb_month={k: float(v) for k, v in pricing.get("perGBMonth", {}).items()},
-            free_tier_gb={k: float(v) for k, v in pricing.get("freeTierGB", {}).items()},
+            per_gb_month=frozen_map(
+                {k: float(v) for k, v in pricing.get("perGBMonth", {}).items()}
+            ),
+            free_tier_gb=frozen_map(
+                {k: float(v) for k, v in pricing.get("freeTierGB", {}).items()}
+            ),
             default_per_gb_month=(
                 float(pricing["defaultPerGBMonth"]) if "defaultPerGBMonth" in pricing else None
             ),
@@ -140,7 +151,7 @@ def _policy(document: CheckedDocument, policy: dict[str, Any]) -> PolicyConfig:
         allowed_accounts=tuple(allowed) if allowed is not None else None,
         required_tags=tuple(policy.get("requiredTags", ())),
         destroy=policy.get("destroy", False),
-        enforcement={rule: Enforcement(value) for rule, value in enforcement.items()},
+        enforcement=frozen_map({rule: Enforcement(value) for rule, value in enforcement.items()}),
         source_ref=source_ref(document, ("spec", "policy"), at_key=True),
     )
 
@@ -161,11 +172,11 @@ def _image(stack: str, document: CheckedDocument) -> DesiredImage:
         description=spec.get("description", ""),
         family=spec.get("family", ""),
         deprecated=spec.get("deprecated", False),
-        tags=dict(spec.get("tags", {})),
+        tags=frozen_map(spec.get("tags", {})),
         lifecycle=lifecycle_of(spec, source),
         source_ref=source_ref(document, ("kind",), at_key=True),
-        labels=dict(metadata.get("labels", {})),
-        annotations=dict(metadata.get("annotations", {})),
+        labels=frozen_map(metadata.get("labels", {})),
+        annotations=frozen_map(metadata.get("annotations", {})),
     )
 
 

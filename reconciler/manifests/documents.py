@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.manifests.problems import Problem
-from reconciler.manifests.schema_messages import pointer_of
+from reconciler.manifests.problems import Problem, pointer_of
 from reconciler.manifests.yaml_loader import LocatedDocument, PathKey
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,6 +20,8 @@ class CheckedDocument:
     """`metadata.name` when it is a string, else empty."""
     document: LocatedDocument
     valid: bool
+    problem_paths: frozenset[PathKey] = frozenset()
+    """Paths of the fields a problem was reported about (schema, loader, control characters)."""
 
     @property
     def file(self) -> str:
@@ -28,6 +31,25 @@ class CheckedDocument:
     def spec(self) -> dict[str, Any]:
         spec = self.document.content.get("spec")
         return spec if isinstance(spec, dict) else {}
+
+    def value(self, path: PathKey) -> Any:
+        """The value at `path`, or `_MISSING`."""
+        value: Any = self.document.content
+        for part in path:
+            in_mapping = isinstance(part, str) and isinstance(value, dict) and part in value
+            in_list = isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value)
+            if not (in_mapping or in_list):
+                return _MISSING
+            value = value[part]
+        return value
+
+    def field_ok(self, path: PathKey, kind: type | tuple[type, ...] = object) -> bool:
+        """The field at `path` exists, is a `kind`, and no problem was reported about it (or
+        inside it): checks that need only this field may use it even in an invalid document."""
+        value = self.value(path)
+        if value is _MISSING or not isinstance(value, kind):
+            return False
+        return self.valid or not any(p[: len(path)] == path for p in self.problem_paths)
 
     def problem(self, path: PathKey, message: str, *, at_key: bool = False) -> Problem:
         """A problem about the field at `path` (its key or its value), located in the file."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from reconciler.manifests.problems import dotted, pointer_of, quote
 from reconciler.manifests.yaml_loader import PathKey
+
+__all__ = ["did_you_mean", "dotted", "pointer_of", "quote", "rephrase", "type_name"]
 
 JSON_TYPE_NAMES = {
     "string": "a string",
@@ -41,21 +44,7 @@ def type_name(value: Any) -> str:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """` (did you mean "x"?)` for a close match, else empty."""
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f' (did you mean "{matches[0]}"?)' if matches else ""
-
-
-def pointer_of(path: Sequence[str | int]) -> str:
-    """The JSON pointer (RFC 6901) of a path."""
-    parts = (str(p).replace("~", "~0").replace("/", "~1") for p in path)
-    return "".join("/" + part for part in parts)
-
-
-def dotted(path: Sequence[str | int]) -> str:
-    """`spec.regions[1]`: the path as users read it."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
+    return f" (did you mean {quote(matches[0])}?)" if matches else ""
 
 
 class SchemaIssue:
@@ -70,7 +59,7 @@ class SchemaIssue:
 
 
 def _quoted(values: Iterable[Any]) -> str:
-    return ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in values)
+    return ", ".join(quote(v) for v in values)
 
 
 def _best_branch(error: ValidationError) -> ValidationError | None:
@@ -91,7 +80,7 @@ def rephrase(error: ValidationError) -> list[SchemaIssue]:
     if "propertyNames" in error.absolute_schema_path and isinstance(instance, str):
         key_path: PathKey = (*path, instance)
         detail = schema.get("patternErrorMessage") or _plain(validator, error)
-        return [SchemaIssue(key_path, f'key "{instance}": {detail}', at_key=True)]
+        return [SchemaIssue(key_path, f"key {quote(instance)}: {detail}", at_key=True)]
     if validator == "additionalProperties" and isinstance(instance, dict):
         allowed = sorted(schema.get("properties", {}))
         issues = []
@@ -101,7 +90,7 @@ def rephrase(error: ValidationError) -> list[SchemaIssue]:
             hint = did_you_mean(key, allowed) or f" (allowed: {', '.join(allowed)})"
             where = f" in {here}" if path else ""
             issues.append(
-                SchemaIssue((*path, key), f'unknown field "{key}"{where}{hint}', at_key=True)
+                SchemaIssue((*path, key), f"unknown field {quote(key)}{where}{hint}", at_key=True)
             )
         return issues
     if validator == "required":
@@ -109,7 +98,7 @@ def rephrase(error: ValidationError) -> list[SchemaIssue]:
         missing = [f for f in required if isinstance(instance, dict) and f not in instance]
         where = f" in {here}" if path else ""
         return [
-            SchemaIssue(path, f'missing required field "{field}"{where}', at_key=True)
+            SchemaIssue(path, f"missing required field {quote(field)}{where}", at_key=True)
             for field in missing
         ]
     if validator in {"oneOf", "anyOf"}:
@@ -150,13 +139,17 @@ def _plain(validator: str, error: ValidationError) -> str:
         choices = [str(c) for c in expected]
         if len(choices) > 8:
             hint = did_you_mean(str(instance), choices) or " (see `reconciler schema` for the list)"
-            return f'unknown value "{instance}"{hint}'
-        return f'"{instance}" is not one of {_quoted(expected)}'
+            return f"unknown value {quote(instance)}{hint}"
+        return f"{quote(instance)} is not one of {_quoted(expected)}"
     if validator == "const":
-        return f'must be "{expected}", got "{instance}"'
+        return f"must be {quote(expected)}, got {quote(instance)}"
     if validator == "pattern":
         custom = schema.get("patternErrorMessage")
-        return f'"{instance}" {custom}' if custom else f'"{instance}" does not match {expected}'
+        return (
+            f"{quote(instance)} {custom}"
+            if custom
+            else f"{quote(instance)} does not match {expected}"
+        )
     if validator == "maxLength":
         return f"must be at most {expected} characters (got {len(instance)})"
     if validator == "minLength":

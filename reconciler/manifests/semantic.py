@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from reconciler.manifests.desired import image_names, image_source, share_regions
 from reconciler.manifests.documents import CheckedDocument
-from reconciler.manifests.problems import Problem
+from reconciler.manifests.problems import Problem, quote
 from reconciler.manifests.schema_messages import did_you_mean
 from reconciler.model.desired import ImportSource
 
@@ -31,6 +31,10 @@ class _Context:
 
     def valid(self, kind: str) -> list[CheckedDocument]:
         return [d for d in self.documents if d.kind == kind and d.valid]
+
+    def of_kind(self, kind: str) -> list[CheckedDocument]:
+        """Every document of `kind`, valid or not: checks guard each field with `field_ok`."""
+        return [d for d in self.documents if d.kind == kind]
 
 
 def check_semantics(
@@ -67,13 +71,14 @@ def _check_stack(context: _Context) -> None:
         context.problems.append(
             extra.problem(
                 ("kind",),
-                f'a second Stack: exactly one is allowed (the first is "{first.name}" '
+                f"a second Stack: exactly one is allowed (the first is {quote(first.name)} "
                 f"at {first.where(('kind',))})",
             )
         )
+    if len(stacks) == 1 and stacks[0].field_ok(("spec", "regions"), list):
+        context.stack_regions = set(stacks[0].spec["regions"])
     if len(stacks) == 1 and stacks[0].valid:
         stack = stacks[0]
-        context.stack_regions = set(stack.spec["regions"])
         provider = stack.spec.get("provider", {})
         kind = provider.get("type", "local")
         for key, only in (
@@ -102,7 +107,7 @@ def _check_duplicate_names(context: _Context) -> None:
             context.problems.append(
                 document.problem(
                     ("metadata", "name"),
-                    f'duplicate {document.kind} name "{document.name}" '
+                    f"duplicate {document.kind} name {quote(document.name)} "
                     f"(first declared at {first.where(('metadata', 'name'))})",
                 )
             )
@@ -122,28 +127,38 @@ def _check_region_in_stack(
 
 def _check_images(context: _Context) -> None:
     context.image_names = {d.name for d in context.documents if d.kind == "Image" and d.name}
-    for image in context.valid("Image"):
-        context.images.setdefault(image.name, image)
-        _check_region_in_stack(context, image, ("spec", "region"), image.spec["region"])
+    for image in context.of_kind("Image"):
+        if image.valid:
+            context.images.setdefault(image.name, image)
+        if image.field_ok(("spec", "region"), str):
+            _check_region_in_stack(context, image, ("spec", "region"), image.spec["region"])
 
 
 def _image_of(context: _Context, document: CheckedDocument) -> CheckedDocument | None:
-    """The valid Image a copy or share refers to; reports a dangling reference."""
+    """The valid Image a copy or share refers to; reports a dangling reference.
+
+    Runs on any document whose `spec.image` is itself valid, so that a dangling reference is
+    reported together with the document's other problems.
+    """
+    if not document.field_ok(("spec", "image"), str):
+        return None
     name = document.spec["image"]
     if name in context.images:
         return context.images[name]
     if name not in context.image_names and context.complete:
         hint = did_you_mean(name, context.image_names)
         context.problems.append(
-            document.problem(("spec", "image"), f'no Image named "{name}" in this stack{hint}')
+            document.problem(("spec", "image"), f"no Image named {quote(name)} in this stack{hint}")
         )
     return None
 
 
 def _check_copies(context: _Context) -> None:
     declared: dict[tuple[str, str], str] = {}
-    for document in context.valid("ImageCopy"):
+    for document in context.of_kind("ImageCopy"):
         image = _image_of(context, document)
+        if not document.field_ok(("spec", "regions"), list):
+            continue
         for index, region in enumerate(document.spec["regions"]):
             path = ("spec", "regions", index)
             if not _check_region_in_stack(context, document, path, region) or image is None:
@@ -173,7 +188,7 @@ def _check_copies(context: _Context) -> None:
 
 def _check_shares(context: _Context) -> None:
     accounts: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for document in context.valid("ImageShare"):
+    for document in context.of_kind("ImageShare"):
         image = _image_of(context, document)
         if image is None:
             continue
@@ -188,6 +203,9 @@ def _check_shares(context: _Context) -> None:
                     "the API refuses to share BYOL images",
                 )
             )
+        if "regions" in document.spec and not document.field_ok(("spec", "regions"), list):
+            continue
+        counted = document.field_ok(("spec", "accounts"), list)
         regions = share_regions(document.spec, home, context.copy_regions[image.name])
         for index, region in enumerate(regions):
             if "regions" in document.spec:
@@ -203,6 +221,8 @@ def _check_shares(context: _Context) -> None:
                         )
                     )
                     continue
+            if not counted:
+                continue
             shared = accounts[(image.name, region)]
             before = len(shared)
             shared.update(document.spec["accounts"])
@@ -271,7 +291,7 @@ def _check_cloud_names(context: _Context) -> None:
                         ("metadata", "name")
                         if "imageName" not in image.spec
                         else ("spec", "imageName"),
-                        f'cloud image name "{name}" in {region} is also the name of image '
+                        f"cloud image name {quote(name)} in {region} is also the name of image "
                         f'"{first.name}" ({first.where(("kind",))}): names are unique per region',
                     )
                 )
