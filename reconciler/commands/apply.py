@@ -21,6 +21,7 @@ from reconciler.commands.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
+    error_lines,
     reported_errors,
 )
 from reconciler.commands.plan import (
@@ -36,7 +37,9 @@ from reconciler.commands.plan import (
     target_option,
 )
 from reconciler.engine.result import ApplyResult
-from reconciler.errors import UsageError
+from reconciler.errors import ReconcilerError, UsageError
+from reconciler.model.desired import DesiredState
+from reconciler.model.observed import ObservedCloud
 from reconciler.model.plan import Plan
 from reconciler.render.apply_json import apply_result_to_json
 from reconciler.render.progress import LineProgress
@@ -133,6 +136,36 @@ def _nothing_to_do(plan: Plan, output_format: str) -> int:
     return code
 
 
+def planfile_stack_dir(plan: Plan, stack_dir: Path | None) -> tuple[Path, str | None]:
+    """Where a saved plan's manifests are: `--stack-dir`, else the PATH the plan records when it
+    is a directory here, else `.`; and the hint to print if they can't be used (None: given)."""
+    if stack_dir is not None:
+        return stack_dir, None
+    recorded = plan.path
+    if recorded is None:
+        return Path("."), (
+            "Hint: pass --stack-dir DIR (the manifest directory the plan was made from; "
+            "this plan does not record it)"
+        )
+    hint = f"Hint: pass --stack-dir DIR (the manifest directory the plan was made from: {recorded}"
+    if Path(recorded).is_dir():
+        return Path(recorded), hint + ")"
+    return Path("."), hint + ", not a directory here)"
+
+
+def load_planfile_stack(plan: Plan, directory: Path, hint: str | None) -> DesiredState:
+    """The manifests of a saved plan's stack; on failure the error, then the hint, exit 1."""
+    try:
+        return app.load_for_plan(plan, directory)
+    except ReconcilerError as error:
+        if hint is None:
+            raise
+        for line in error_lines(error):
+            click.echo(line, err=True)
+        click.echo(hint, err=True)
+        sys.exit(EXIT_ERROR)
+
+
 @click.command()
 @click.argument("target", metavar="[PATH | PLANFILE]", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
@@ -151,8 +184,9 @@ def _nothing_to_do(plan: Plan, output_format: str) -> int:
 @click.option(
     "--stack-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    help="With a PLANFILE: the manifest directory of its stack (default: the current directory).",
+    default=None,
+    help="With a PLANFILE: the manifest directory of its stack (default: the PATH the plan was "
+    "made from, when it is a directory here; else the current directory).",
 )
 @db_option
 def apply(
@@ -165,7 +199,7 @@ def apply(
     targets: tuple[str, ...],
     replace: tuple[str, ...],
     allow_destroy: bool,
-    stack_dir: Path,
+    stack_dir: Path | None,
     db: str | None,
 ) -> None:
     """Make the cloud match the manifests in PATH, or apply exactly the saved PLANFILE."""
@@ -174,6 +208,7 @@ def apply(
         is_planfile = read_plan_document(target) is not None
         if target.is_file() and not is_planfile:
             raise UsageError(f"{target}: neither a manifest directory nor a plan file")
+        observed: ObservedCloud | None = None
         if is_planfile:
             if destroy or targets or replace or allow_destroy:
                 raise UsageError(
@@ -185,7 +220,7 @@ def apply(
             options = plan_options(
                 destroy=destroy, targets=targets, replace=replace, allow_destroy=allow_destroy
             )
-            plan = app.plan(target, options, runtime=runtime)
+            plan, observed = app.plan_and_observation(target, options, runtime=runtime)
             if output_format == "text":
                 click.echo(render(plan, "text"), nl=False)
             report_blockers(plan)
@@ -193,9 +228,13 @@ def apply(
                 sys.exit(EXIT_ERROR)
         if not plan.steps:
             sys.exit(_nothing_to_do(plan, output_format))
-        if not is_planfile:
+        if is_planfile:
+            directory, hint = planfile_stack_dir(plan, stack_dir)
+            stack = load_planfile_stack(plan, directory, hint).stack
+        else:
             confirm(auto_approve)
-        stack = app.load(stack_dir if is_planfile else target).stack
+            directory = target
+            stack = app.load(target).stack
         runtime = dataclasses.replace(
             runtime, settings=app.executor_settings_for(stack, parallelism)
         )
@@ -208,11 +247,16 @@ def apply(
         with stop_on_signals() as stop:
             if is_planfile:
                 result = app.apply_planfile(
-                    plan, stack_dir, runtime=runtime, hook=progress, stop=stop.event
+                    plan, directory, runtime=runtime, hook=progress, stop=stop.event
                 )
             else:
                 result = app.apply_plan(
-                    plan, target, runtime=runtime, hook=progress, stop=stop.event
+                    plan,
+                    directory,
+                    runtime=runtime,
+                    hook=progress,
+                    stop=stop.event,
+                    observed=observed,
                 )
         code = _report(result, plan, output_format, stop)
     sys.exit(code)

@@ -71,29 +71,58 @@ def plan_options(
     )
 
 
+def check_plan_out(out: Path) -> None:
+    """Refuse a `--out` whose directory does not exist (it is never created)."""
+    parent = out.parent
+    if not parent.is_dir():
+        raise UsageError(
+            f"{out}: can't write the plan there: the directory {parent} does not exist"
+        )
+
+
 def write_plan_file(plan: Plan, out: Path) -> None:
-    """Write the JSON plan atomically (a reader never sees half a plan)."""
+    """Write the JSON plan atomically (a reader never sees half a plan); errors name `out`."""
+    check_plan_out(out)
     text = json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, out)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"{out}: can't write the plan: {exc.strerror or exc}") from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 
 def read_plan_document(path: Path) -> dict[str, Any] | None:
-    """The JSON object in `path` when it is a plan file (has `format_version`), else None."""
+    """The JSON object in `path` when it is a plan file (has `format_version`).
+
+    None when `path` is not a file or its content does not look like JSON (does not start with
+    `{` and does not parse); UsageError for JSON that is broken (`PATH:LINE:COL: not valid JSON`)
+    or that is not a plan (no `format_version`).
+    """
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
         return None
-    return data if is_plan_document(data) else None
+    try:
+        data: object = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.lstrip("\ufeff \t\r\n").startswith("{"):
+            raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+        return None
+    if isinstance(data, dict) and is_plan_document(data):
+        return data
+    kind = "object" if isinstance(data, dict) else "array" if isinstance(data, list) else "value"
+    raise UsageError(f"{path}: not a plan file: a JSON {kind} without format_version")
 
 
 def load_plan_file(path: Path) -> Plan:
@@ -183,6 +212,8 @@ def plan(
 ) -> None:
     """Show the actions that would make the cloud match the manifests in PATH."""
     with reported_errors():
+        if out is not None:
+            check_plan_out(out)
         options = plan_options(
             refresh_only=refresh_only,
             destroy=destroy,

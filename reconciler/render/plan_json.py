@@ -67,6 +67,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "policy": [_violation_to_json(v) for v in plan.policy],
         "errors": list(plan.errors),
         "fingerprint": dict(plan.fingerprint),
+        "path": plan.path,
     }
 
 
@@ -103,11 +104,16 @@ def plan_from_json(data: Mapping[str, Any]) -> Plan:
             policy=tuple(_violation_from_json(v) for v in data["policy"]),
             errors=tuple(str(e) for e in data["errors"]),
             fingerprint={str(k): str(v) for k, v in data["fingerprint"].items()},
+            path=_optional_str(data.get("path")),
         )
     except KeyError as exc:
         raise PlanError(f"malformed plan: missing member {exc.args[0]!r}") from exc
     except (TypeError, ValueError, AttributeError) as exc:
         raise PlanError(f"malformed plan: {exc}") from exc
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _source_to_json(source: SourceRef | None) -> dict[str, Any] | None:
@@ -211,6 +217,7 @@ def _region_cost_to_json(cost: RegionCost) -> dict[str, Any]:
         "region": cost.region,
         "account_gb_before": cost.account_gb_before,
         "account_gb_after": cost.account_gb_after,
+        "account_gb_peak": cost.account_gb_peak,
         "free_tier_gb": cost.free_tier_gb,
         "price_per_gb_month": cost.price_per_gb_month,
         "monthly_before": cost.monthly_before,
@@ -238,6 +245,7 @@ def _cost_from_json(data: Mapping[str, Any]) -> CostEstimate:
                 region=str(r["region"]),
                 account_gb_before=r["account_gb_before"],
                 account_gb_after=r["account_gb_after"],
+                account_gb_peak=r.get("account_gb_peak"),
                 free_tier_gb=r["free_tier_gb"],
                 price_per_gb_month=r["price_per_gb_month"],
                 monthly_before=r["monthly_before"],

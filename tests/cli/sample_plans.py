@@ -205,6 +205,7 @@ def full_plan() -> Plan:
                     region="ap-singapore",
                     account_gb_before=0.0,
                     account_gb_after=50.0,
+                    account_gb_peak=70.0,
                     free_tier_gb=0.0,
                     price_per_gb_month=0.026,
                     monthly_before=0.0,
@@ -226,6 +227,7 @@ def full_plan() -> Plan:
         ),
         errors=("image.prot is protected (db.yaml:3): remove lifecycle.protect first",),
         fingerprint={"img-api00001": "0123abcd", "name:ap-guangzhou:web-base-1a2b3c4d": "absent"},
+        path="manifests/web",
     )
 
 

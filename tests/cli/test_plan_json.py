@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import jsonschema
 import pytest
 
 from reconciler.errors import PlanError
-from reconciler.model.plan import StepRef
+from reconciler.model.plan import STEP_SERVICES, CostEstimate, RegionCost, StepRef
 from reconciler.render.plan_json import (
     FORMAT_VERSION,
     is_plan_document,
@@ -18,6 +19,19 @@ from reconciler.render.plan_json import (
 )
 
 from .sample_plans import empty_plan, full_plan
+
+REGION_WITHOUT_PEAK = RegionCost(
+    region="ap-guangzhou",
+    account_gb_before=50.0,
+    account_gb_after=50.0,
+    free_tier_gb=0.0,
+    price_per_gb_month=0.026,
+    monthly_before=1.3,
+    monthly_after=1.3,
+    stack_gb_before=50.0,
+    stack_gb_after=50.0,
+    stack_share_of_delta=0.0,
+)
 
 
 @pytest.mark.parametrize("make", [full_plan, empty_plan])
@@ -97,3 +111,43 @@ def test_malformed_plans_raise_plan_error(mutate, message) -> None:  # type: ign
     mutate(encoded)
     with pytest.raises(PlanError, match=message):
         plan_from_json(encoded)
+
+
+def test_account_gb_peak_is_written_and_read_back() -> None:
+    encoded = plan_to_json(full_plan())
+    assert encoded["cost"]["regions"][0]["account_gb_peak"] == 70.0
+    properties = plan_schema()["$defs"]["regionCost"]["properties"]
+    assert properties["account_gb_peak"] == {
+        "type": ["number", "null"],
+        "description": properties["account_gb_peak"]["description"],
+    }
+    unknown = plan_to_json(replace(full_plan(), cost=CostEstimate(regions=(REGION_WITHOUT_PEAK,))))
+    assert unknown["cost"]["regions"][0]["account_gb_peak"] is None
+    jsonschema.Draft202012Validator(plan_schema()).validate(unknown)
+    assert plan_from_json(unknown).cost.regions[0].account_gb_peak is None
+
+
+def test_a_plan_without_the_later_members_is_still_read() -> None:
+    encoded = plan_to_json(full_plan())
+    del encoded["path"]
+    del encoded["cost"]["regions"][0]["account_gb_peak"]
+    jsonschema.Draft202012Validator(plan_schema()).validate(encoded)
+    decoded = plan_from_json(encoded)
+    assert decoded.path is None
+    assert decoded.cost.regions[0].account_gb_peak is None
+
+
+def test_the_plan_records_its_manifest_path() -> None:
+    encoded = plan_to_json(full_plan())
+    assert encoded["path"] == "manifests/web"
+    assert plan_from_json(encoded).path == "manifests/web"
+
+
+def test_step_operations_are_an_enum_of_the_schema() -> None:
+    step = plan_schema()["$defs"]["step"]["properties"]
+    assert set(step["operation"]["enum"]) == set(STEP_SERVICES)
+    assert set(step["service"]["enum"]) == set(STEP_SERVICES.values())
+    encoded = plan_to_json(full_plan())
+    encoded["steps"][0]["operation"] = "DeleteInstances"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(plan_schema()).validate(encoded)

@@ -43,8 +43,11 @@ def test_stale_plan_is_refused_naming_the_change(
         "apply", str(planned_update), "--stack-dir", str(quickstart), "--db", str(cloud_db)
     )
     assert result.exit_code == 1
-    assert "stale" in result.stderr
-    assert f"{home.image_id} (ap-guangzhou): tags changed" in result.stderr
+    assert result.stderr.splitlines() == [
+        "Error: the plan is stale:",
+        f"  image.web-base ({home.image_id}, ap-guangzhou): tag owner changed",
+        "Make a new plan.",
+    ]
     assert "Traceback" not in result.stderr
     assert {i.tags["owner"] for i in probe.owned("quickstart")} == {"someone", "web-team"}
     assert {i.description for i in probe.owned("quickstart")} == {"Nginx + app runtime"}

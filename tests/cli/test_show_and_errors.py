@@ -22,6 +22,7 @@ from .sample_plans import empty_plan, full_plan
 @pytest.fixture
 def planfile(tmp_path: Path) -> Path:
     path = tmp_path / "plans" / "plan.json"
+    path.parent.mkdir()
     write_plan_file(full_plan(), path)
     return path
 
