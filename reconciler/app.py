@@ -123,12 +123,16 @@ def observe_cloud(
         for image in desired.images
         if isinstance(image.source, ExistingSource)
     }
+    # Untagged images with a desired exact name are adopted (SPEC §3): read their shares too.
+    names = {image.cloud_name for image in desired.images if image.cloud_name is not None}
+    names |= {image.copy_name for image in desired.images}
     observed = observe(
         provider,
         observe_regions(desired),
         desired.stack.name,
         now=now,
         share_lists_for=adopting,
+        share_names_for=names,
     )
     if not source_sizes:
         return observed
@@ -157,6 +161,34 @@ def plan_from(
     return dataclasses.replace(with_policy, cost=estimate_cost(desired, observed, with_policy))
 
 
+def recorded_path(path: Path) -> str:
+    """The manifest PATH as a plan records it: as given, relative to the current directory (an
+    absolute PATH inside the current directory is made relative, so another checkout finds it)."""
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix() or "."
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def plan_and_observation(
+    path: Path,
+    options: PlanOptions,
+    *,
+    runtime: Runtime | None = None,
+    now: datetime | None = None,
+) -> tuple[Plan, ObservedCloud]:
+    """`plan`, and the observation of the cloud it was made from (for `apply_plan`'s checks)."""
+    runtime = runtime or Runtime()
+    desired = load(path)
+    moment = _utc_now(runtime, now)
+    with open_provider(desired, path, runtime) as provider:
+        observed = observe_cloud(provider, desired, moment)
+    made = plan_from(desired, observed, options, moment)
+    return dataclasses.replace(made, path=recorded_path(path)), observed
+
+
 def plan(
     path: Path,
     options: PlanOptions,
@@ -167,14 +199,9 @@ def plan(
 ) -> Plan:
     """Load + validate → observe every region → make the plan → add policy and cost.
 
-    `db` is a shorthand for `runtime=Runtime(db=db)`.
+    `db` is a shorthand for `runtime=Runtime(db=db)`. The plan records `path` (`Plan.path`).
     """
-    runtime = runtime or Runtime(db=db)
-    desired = load(path)
-    moment = _utc_now(runtime, now)
-    with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment)
-    return plan_from(desired, observed, options, moment)
+    return plan_and_observation(path, options, runtime=runtime or Runtime(db=db), now=now)[0]
 
 
 def check_applicable(plan: Plan) -> None:
@@ -188,6 +215,34 @@ def check_applicable(plan: Plan) -> None:
             for v in denied
         ]
         raise PlanError("policy denies this plan:\n  " + "\n  ".join(lines))
+
+
+def check_steps(plan: Plan) -> None:
+    """Refuse (PlanError) a plan whose steps aren't all known operations on their own service,
+    or that touch an image or name its fingerprint doesn't cover (an edited plan file)."""
+    from reconciler.planner.guard import step_problems, unfingerprinted
+
+    problems = step_problems(plan.steps)
+    if not problems:
+        problems = unfingerprinted(plan)
+    if problems:
+        raise PlanError(
+            "the plan can't be applied: its steps are not what the planner makes:\n  "
+            + "\n  ".join(problems)
+            + "\nNothing was changed; make a new plan."
+        )
+
+
+def check_ownership(plan: Plan, desired: DesiredState, observed: ObservedCloud) -> None:
+    """Refuse (PlanError) a plan with a step that changes an image this stack doesn't own."""
+    from reconciler.planner.guard import ownership_offences
+
+    offences = ownership_offences(plan, desired, observed)
+    if offences:
+        raise PlanError(
+            f"the plan can't be applied: it would change what stack {plan.stack!r} "
+            "does not own:\n  " + "\n  ".join(str(o) for o in offences) + "\nNothing was changed."
+        )
 
 
 def _execute_locked(
@@ -223,12 +278,22 @@ def apply_plan(
     runtime: Runtime | None = None,
     hook: Hook | None = None,
     stop: threading.Event | None = None,
+    observed: ObservedCloud | None = None,
 ) -> ApplyResult:
-    """Run a freshly made plan's steps under the stack's apply lock."""
+    """Run a freshly made plan's steps under the stack's apply lock.
+
+    `observed`: the observation the plan was made from (`plan_and_observation`); without it the
+    cloud is observed again. Every step is checked against it (`check_ownership`) first.
+    """
     runtime = runtime or Runtime()
     check_applicable(plan)
+    check_steps(plan)
     desired = load(path)
     with open_provider(desired, path, runtime) as provider:
+        if observed is None:
+            moment = _utc_now(runtime, None)
+            observed = observe_cloud(provider, desired, moment, source_sizes=False)
+        check_ownership(plan, desired, observed)
         return _execute_locked(
             plan,
             desired=desired,
@@ -241,15 +306,27 @@ def apply_plan(
 
 
 def stale_reasons(plan: Plan, observed: ObservedCloud, now: datetime) -> list[str]:
-    """What changed since the plan was made: expiry, and every fingerprinted image that differs."""
-    from reconciler.planner.fingerprint import fingerprint, fingerprint_changes
+    """What changed since the plan was made: expiry, and every fingerprinted image that differs
+    (named by its address, with the tag keys and share accounts that changed)."""
+    from reconciler.planner.fingerprint import fingerprint, fingerprint_changes, key_addresses
 
     reasons: list[str] = []
     if datetime.fromisoformat(plan.expires_at.replace("Z", "+00:00")) <= now:
         reasons.append(f"the plan expired at {plan.expires_at}")
     current = fingerprint(plan.fingerprint.keys(), observed)
-    reasons.extend(fingerprint_changes(plan.fingerprint, current))
+    addresses = key_addresses(plan.changes, plan.steps)
+    reasons.extend(fingerprint_changes(plan.fingerprint, current, addresses))
     return reasons
+
+
+def load_for_plan(plan: Plan, path: Path) -> DesiredState:
+    """The manifests of the plan's stack in `path` (UsageError when they hold another stack)."""
+    desired = load(path)
+    if desired.stack.name != plan.stack:
+        raise UsageError(
+            f"the plan is for stack {plan.stack!r} but {path} holds stack {desired.stack.name!r}"
+        )
+    return desired
 
 
 def apply_planfile(
@@ -261,24 +338,23 @@ def apply_planfile(
     stop: threading.Event | None = None,
     now: datetime | None = None,
 ) -> ApplyResult:
-    """Apply exactly a saved plan after re-observing: refuse it if stale or expired.
+    """Apply exactly a saved plan after re-observing: refuse it if stale or expired, if a step is
+    not what the planner makes, or if a step changes an image the stack doesn't own.
 
-    `path` is the manifest directory of the plan's stack (for the provider settings and lock).
-    Changes to images the plan does not touch don't make it stale.
+    `path` is the manifest directory of the plan's stack (for the provider settings, the lock and
+    the ownership check). Changes to images the plan does not touch don't make it stale.
     """
     runtime = runtime or Runtime()
     check_applicable(plan)
-    desired = load(path)
-    if desired.stack.name != plan.stack:
-        raise UsageError(
-            f"the plan is for stack {plan.stack!r} but {path} holds stack {desired.stack.name!r}"
-        )
+    check_steps(plan)
+    desired = load_for_plan(plan, path)
     moment = _utc_now(runtime, now)
     with open_provider(desired, path, runtime) as provider:
         observed = observe_cloud(provider, desired, moment, source_sizes=False)
         reasons = stale_reasons(plan, observed, moment)
         if reasons:
-            raise StalePlanError("\n  " + "\n  ".join(reasons) + "\nMake a new plan.")
+            raise StalePlanError("\n".join([*(f"  {r}" for r in reasons), "Make a new plan."]))
+        check_ownership(plan, desired, observed)
         return _execute_locked(
             plan,
             desired=desired,
@@ -342,12 +418,17 @@ __all__: Sequence[str] = (
     "apply_plan",
     "apply_planfile",
     "check_applicable",
+    "check_ownership",
+    "check_steps",
     "executor_settings_for",
     "graph",
     "load",
+    "load_for_plan",
     "output",
     "plan",
+    "plan_and_observation",
     "plan_from",
+    "recorded_path",
     "stale_reasons",
     "unlock",
 )

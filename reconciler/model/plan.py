@@ -71,6 +71,24 @@ class Change:
     """The live image ID the change acts on, when there is one."""
 
 
+WAIT = "Wait"
+"""The step that polls DescribeImages until an image is NORMAL (no API action of its own)."""
+
+STEP_SERVICES: Mapping[str, str] = {
+    "CreateImage": "cvm",
+    "ImportImage": "cvm",
+    "SyncImages": "cvm",
+    "ModifyImageAttribute": "cvm",
+    "ModifyImageSharePermission": "cvm",
+    "DeleteImages": "cvm",
+    WAIT: "cvm",
+    "ModifyResourceTags": "tag",
+    "UnTagResources": "tag",
+    "DeleteSnapshots": "cbs",
+}
+"""Every operation a plan step may name, with the service it calls (the schema's enum)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StepRef:
     """A parameter value that is an output of an earlier step (e.g. a new image's ID).
@@ -174,6 +192,9 @@ class Plan:
     errors: tuple[str, ...] = ()
     """Plan errors (protect, foreign name holder, quota): a plan with errors can't apply."""
     fingerprint: Mapping[str, str] = field(default_factory=dict)
+    path: str | None = None
+    """The manifest PATH the plan was made from, as given (relative to the current directory at
+    plan time); `apply PLANFILE` reads the Stack there when `--stack-dir` is not given."""
     format_version: str = FORMAT_VERSION
 
     @property

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from reconciler.model.desired import DeletionPolicy, Lifecycle
-from reconciler.model.generation import GENERATION_TAG_LENGTH, canonical_json
+from reconciler.model.desired import DeletionPolicy, ImageSource, Lifecycle
+from reconciler.model.generation import GENERATION_TAG_LENGTH, canonical_json, source_document
 from reconciler.model.observed import (
     TAG_ADDRESS,
     TAG_APPLIED,
@@ -20,6 +22,10 @@ from reconciler.model.plan import JSONValue
 
 TAG_REVISION = "reconciler:revision"
 """Set only on images made by `--replace` (n ≥ 1); see docs/decisions (forced replacement)."""
+
+TAG_SOURCE = "reconciler:source"
+"""The source a home image was made from, in a compact form (`source_tag`), so that a later
+replacement can name the source field that changed; see docs/decisions (source tag)."""
 
 APPLIED_HASH_LENGTH = 12
 KEEP_SNAPSHOTS_FLAG = "keep-snapshots"
@@ -115,8 +121,12 @@ def managed_tags(
     applied: str,
     revision: int,
     user_tags: Mapping[str, str],
+    source: str | None = None,
 ) -> dict[str, str]:
-    """Every tag a managed image carries: the user's plus the `reconciler:*` ownership tags."""
+    """Every tag a managed image carries: the user's plus the `reconciler:*` ownership tags.
+
+    `source`: the `reconciler:source` value (home images this stack makes), else no such tag.
+    """
     tags = {key: value for key, value in user_tags.items() if not key.startswith(TAG_PREFIX)}
     tags[TAG_STACK] = stack
     tags[TAG_ADDRESS] = address
@@ -125,9 +135,90 @@ def managed_tags(
     tags[TAG_APPLIED] = applied
     if revision > 0:
         tags[TAG_REVISION] = str(revision)
+    if source is not None:
+        tags[TAG_SOURCE] = source
     return tags
 
 
 def ownership_keys(tags: Mapping[str, str]) -> tuple[str, ...]:
     """The `reconciler:*` keys present on an image, sorted (what `forget` removes)."""
     return tuple(sorted(key for key in tags if key.startswith(TAG_PREFIX)))
+
+
+SOURCE_TAG_MAX = 255
+"""Tag values are at most 255 characters."""
+_SOURCE_TOKEN = re.compile(r"[\w\-+.:/@\[\]]{1,64}")
+"""A value kept as it is in `reconciler:source`: tag-value characters without space, `=`, `(`."""
+_HASHED = re.compile(r"\(h:[0-9a-f]{12}\)")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "+".join(str(item) for item in value)
+    return str(value)
+
+
+def _hashed(text: str) -> str:
+    return "(h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12] + ")"
+
+
+def source_fields(source: ImageSource) -> dict[str, str]:
+    """The generation's source document flattened to `{"instance.id": "ins-…", …}` (paths
+    relative to `spec.source`; lists joined with `+`), every value as `source_tag` stores it:
+    itself when short and plain, else `(h:<sha256[:12]>)`."""
+    fields: dict[str, str] = {}
+    for kind, body in source_document(source).items():
+        for key, value in body.items():
+            text = _text(value)
+            plain = text == "" or _SOURCE_TOKEN.fullmatch(text) is not None
+            fields[f"{kind}.{key}"] = text if plain else _hashed(text)
+    return fields
+
+
+def _joined(fields: Mapping[str, str]) -> str:
+    return " ".join(f"{path}={fields[path]}" for path in sorted(fields))
+
+
+def source_tag(source: ImageSource) -> str:
+    """The `reconciler:source` value: `path=value` pairs, space-separated, sorted, ≤ 255 chars
+    (the longest plain values are hashed until it fits)."""
+    fields = source_fields(source)
+    while len(_joined(fields)) > SOURCE_TAG_MAX:
+        plain = [p for p, v in fields.items() if not _HASHED.fullmatch(v) and len(v) > 14]
+        if not plain:
+            break
+        longest = max(plain, key=lambda p: (len(fields[p]), p))
+        fields[longest] = _hashed(fields[longest])
+    return _joined(fields)[:SOURCE_TAG_MAX]
+
+
+def parse_source_tag(value: str) -> dict[str, str]:
+    """`source_tag` read back: `{path: value}` (values hashed or plain, as stored)."""
+    fields: dict[str, str] = {}
+    for pair in value.split(" "):
+        path, equals, text = pair.partition("=")
+        if equals and path:
+            fields[path] = text
+    return fields
+
+
+def changed_source_paths(tagged: str, source: ImageSource) -> tuple[str, ...] | None:
+    """The `spec.source` paths (`source.instance.id`, …) whose values differ between an image's
+    `reconciler:source` tag and `source`; None when the kind of source changed."""
+    before = parse_source_tag(tagged)
+    full = {
+        f"{kind}.{key}": _text(value)
+        for kind, body in source_document(source).items()
+        for key, value in body.items()
+    }
+    if {p.split(".", 1)[0] for p in before} != {p.split(".", 1)[0] for p in full}:
+        return None
+    after = source_fields(source)
+    changed = []
+    for path in sorted(before.keys() | full.keys()):
+        old, text = before.get(path), full.get(path)
+        if old is None or text is None or old not in {after[path], _hashed(text)}:
+            changed.append(f"source.{path}")
+    return tuple(changed)

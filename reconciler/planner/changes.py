@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from reconciler.model.desired import DeletionPolicy, DesiredState, Lifecycle
+from reconciler.model.desired import (
+    DeletionPolicy,
+    DesiredImage,
+    DesiredState,
+    ExistingSource,
+    Lifecycle,
+)
+from reconciler.model.generation import NAME_SUFFIX_LENGTH, name_with_generation
 from reconciler.model.observed import TAG_APPLIED, TAG_LIFECYCLE, TAG_PREFIX, ObservedImage
 from reconciler.model.plan import Action, Change, FieldDiff, JSONValue, PlanOptions
 from reconciler.model.source import SourceRef
 from reconciler.planner.applied import (
+    TAG_SOURCE,
     AppliedRecord,
     TaggedLifecycle,
     applied_hash,
     applied_record,
+    changed_source_paths,
     is_ignored,
     managed_tags,
+    parse_source_tag,
+    source_fields,
+    source_tag,
 )
 from reconciler.planner.cost import SIZE_KEY, image_size_gb, source_size_gb
-from reconciler.planner.diff import DriftSplit, choose_action, field_diffs, split_drift
+from reconciler.planner.diff import ABSENT, DriftSplit, choose_action, field_diffs, split_drift
 from reconciler.planner.make import new_image, source_snapshots
 from reconciler.planner.ownership import (
     NameHolder,
     Ownership,
+    generation_tag,
     is_untagged,
     matches_generation,
 )
-from reconciler.planner.resolve import ResolvedImage
+from reconciler.planner.resolve import ResolvedImage, base_name
 from reconciler.planner.targets import copy_address, in_scope, parse_address, share_address
 from reconciler.planner.work import (
     Disposal,
@@ -111,7 +125,9 @@ def image_view(image: ObservedImage) -> dict[str, JSONValue]:
     }
 
 
-def _record_view(record: AppliedRecord, region: str, image_id: str | None) -> dict[str, JSONValue]:
+def _record_view(
+    record: Mapping[str, JSONValue], region: str, image_id: str | None
+) -> dict[str, JSONValue]:
     """`after` of an image change, from its desired record."""
     return {
         "imageId": image_id,
@@ -140,6 +156,8 @@ class _Collector:
 class _ImageOutcome:
     work: ImageWork
     change: Change
+    split: DriftSplit = field(default_factory=lambda: DriftSplit(frozenset(), frozenset()))
+    """The kept image's drift split (a home's tells which of its copies were deleted outside)."""
 
 
 class ChangePlanner:
@@ -166,6 +184,14 @@ class ChangePlanner:
         self.source_snapshots = frozenset().union(*(source_snapshots(i) for i in desired.images))
         """Every snapshot named in a `source.snapshots`: never deleted, whichever image goes."""
         self.out = _Collector()
+        self._drift_checked: set[str] = set()
+        """IDs of the owned images whose drift has been looked at."""
+        self._owned_by_name: dict[str, list[tuple[str, tuple[ObservedImage, ...]]]] = {}
+        for address, images in sorted(ownership.by_address.items()):
+            parsed = parse_address(address)
+            if parsed is not None:
+                self._owned_by_name.setdefault(parsed.name, []).append((address, images))
+        self._accounts_cache: dict[str, list[str]] = {}
 
     # ----------------------------------------------------------------- entry point
 
@@ -183,15 +209,289 @@ class ChangePlanner:
                 continue
             if in_scope(self.scope, address):
                 self.out.retirements += self._retire_address(
-                    address, self.ownership.at(address), lifecycle=None, ref=None, why=""
+                    address,
+                    self.ownership.at(address),
+                    lifecycle=None,
+                    ref=None,
+                    why="",
+                    declared=None,
                 )
+        self._remaining_drift()
         out = self.out
+        drift = {(c.address, c.action, c.reason, c.image_id): c for c in out.drift}
         return ChangeSet(
             changes=tuple(sorted(out.changes, key=lambda c: c.address)),
-            drift=tuple(sorted(out.drift, key=lambda c: c.address)),
+            drift=tuple(sorted(drift.values(), key=lambda c: (c.address, c.image_id or ""))),
             work=PlannedWork(groups=tuple(out.groups), retirements=tuple(out.retirements)),
             errors=tuple(out.errors),
         )
+
+    # ----------------------------------------------------------------- drift of any owned image
+
+    def _declared_image(self, address: str) -> DesiredImage | None:
+        parsed = parse_address(address)
+        if parsed is None:
+            return None
+        for image in self.desired.images:
+            if image.name == parsed.name:
+                return image
+        return None
+
+    def _remaining_drift(self) -> None:
+        """Drift of every owned image in scope that no change looked at (e.g. the images of an
+        Image whose `existing` image is gone): the manifests never hide drift."""
+        for address, images in sorted(self.ownership.by_address.items()):
+            if not in_scope(self.scope, address):
+                continue
+            declared = self._declared_image(address)
+            ref = declared.source_ref if declared is not None else None
+            for image in images:
+                if image.image_id not in self._drift_checked:
+                    self._check_drift(address, image, declared, ref, deleting=False)
+
+    def _owned_of(self, name: str) -> list[tuple[str, tuple[ObservedImage, ...]]]:
+        """(address, images) of every owned address of the Image `name` (home and copies)."""
+        return self._owned_by_name.get(name, [])
+
+    def _known_accounts(self, name: str) -> list[str]:
+        """Accounts an image of this name may have been shared with by the stack, likeliest
+        first: declared in any region, live on any of its owned images, allowed by policy."""
+        if name not in self._accounts_cache:
+            declared = sorted({s.account for s in self.desired.shares_of(name)})
+            live = sorted(
+                {
+                    a
+                    for _, images in self._owned_of(name)
+                    for img in images
+                    for a in img.shares or ()
+                }
+            )
+            allowed = sorted(self.desired.stack.policy.allowed_accounts or ())
+            self._accounts_cache[name] = list(dict.fromkeys([*declared, *live, *allowed]))
+        return self._accounts_cache[name]
+
+    def _live_copies_of(self, home_address: str, home: ObservedImage) -> list[str]:
+        """Regions of the owned copies of the same generation as `home` (as its record lists)."""
+        parsed = parse_address(home_address)
+        tag = generation_tag(home)
+        return sorted(
+            {
+                img.region
+                for address, images in self._owned_of(parsed.name if parsed else "")
+                if address.startswith(home_address + "@")
+                for img in images
+                if generation_tag(img) == tag and not img.state.failed
+            }
+        )
+
+    def _alternatives(
+        self,
+        name: str,
+        image: ObservedImage,
+        *,
+        is_home: bool,
+        live: AppliedRecord,
+        reference: AppliedRecord,
+        ignore: Iterable[str],
+    ) -> dict[str, JSONValue]:
+        """Keys the applied record may have had although live and reference agree they are not
+        there: copies deleted outside, shares cancelled outside (see `split_drift`); likeliest
+        first, as the search stops at `MAX_DRIFT_SEARCH_FIELDS` keys."""
+        ignored = tuple(ignore)
+        keys = []
+        if is_home:
+            regions = set(self.desired.stack.regions)
+            regions |= {
+                img.region
+                for address, images in self._owned_of(name)
+                if "@" in address
+                for img in images
+            }
+            keys += [f"copies.{r}" for r in sorted(regions) if r != image.region]
+        keys += [f"shares.{a}" for a in self._known_accounts(name)]
+        return {
+            key: True
+            for key in keys
+            if key not in live and key not in reference and not is_ignored(key, ignored)
+        }
+
+    def _check_drift(
+        self,
+        address: str,
+        image: ObservedImage,
+        declared: DesiredImage | None,
+        ref: SourceRef | None,
+        *,
+        deleting: bool,
+    ) -> DriftSplit:
+        """Live vs `reconciler:applied` of an owned image that is not kept as it is (replaced,
+        deposed, deleted, forgotten): its drift is reported all the same. `deleting`: the plan
+        deletes it (so it cancels its shares first, see `_own_cancel`)."""
+        self._drift_checked.add(image.image_id)
+        parsed = parse_address(address)
+        if parsed is None:
+            return DriftSplit(frozenset(), frozenset())
+        is_home = parsed.region is None
+        copies = self._live_copies_of(address, image) if is_home else []
+        if declared is None:
+            # No manifest: the stack's values are unknown. The record is the live one, where
+            # any field may have been ignored (or the name unmanaged) and any share or copy
+            # may have changed outside; an unexplained hash is drift of unknown fields.
+            live = applied_record(
+                name=image.name,
+                description=image.description,
+                family=image.family,
+                deprecated=image.deprecated,
+                user_tags=image.user_tags,
+                shares=image.shares or (),
+                copies=copies,
+            )
+            # Likeliest first: an unmanaged name, shares made outside, shares cancelled or
+            # copies deleted outside, then ignored fields.
+            alternatives: dict[str, JSONValue] = {"imageName": ABSENT}
+            alternatives.update({k: ABSENT for k in sorted(live) if k.startswith("shares.")})
+            alternatives.update(
+                self._alternatives(
+                    parsed.name, image, is_home=is_home, live=live, reference=live, ignore=()
+                )
+            )
+            alternatives.update({k: ABSENT for k in sorted(live) if _is_field(k)})
+            split = split_drift(
+                live, live, image.tags.get(TAG_APPLIED), alternatives=alternatives, declared=False
+            )
+            ignored = frozenset(k for k in split.drifted if _is_field(k))
+            split = replace(split, drifted=split.drifted - ignored)
+            if deleting:
+                split = _own_cancel(split, live)
+            self._report_drift(
+                name=parsed.name,
+                address=address,
+                image=image,
+                live=live,
+                split=split,
+                ref=ref,
+            )
+            return split
+        ignore = declared.lifecycle.ignore_changes
+        if isinstance(declared.source, ExistingSource):
+            name = declared.cloud_name if is_home else image.name
+        else:
+            tag = generation_tag(image)
+            name = name_with_generation(base_name(declared), tag) if tag else image.name
+        live = applied_record(
+            name=image.name if name is not None else None,
+            description=image.description,
+            family=image.family,
+            deprecated=image.deprecated,
+            user_tags=image.user_tags,
+            shares=image.shares or (),
+            copies=copies,
+            ignore_changes=ignore,
+        )
+        reference = applied_record(
+            name=name,
+            description=declared.description,
+            family=declared.family,
+            deprecated=declared.deprecated,
+            user_tags=declared.tags,
+            shares=[s.account for s in self.desired.shares_of(declared.name, image.region)],
+            copies=[c.region for c in self.desired.copies_of(declared.name)] if is_home else [],
+            ignore_changes=ignore,
+        )
+        split = split_drift(
+            live,
+            reference,
+            image.tags.get(TAG_APPLIED),
+            alternatives=self._alternatives(
+                declared.name, image, is_home=is_home, live=live, reference=reference, ignore=ignore
+            ),
+            initial=initial_record(reference, is_home=is_home),
+        )
+        if deleting:
+            split = _own_cancel(split, live)
+        self._report_drift(
+            name=declared.name,
+            address=address,
+            image=image,
+            live=live,
+            split=split,
+            ref=ref,
+            suffixed=not (is_home and isinstance(declared.source, ExistingSource)),
+        )
+        return split
+
+    def _report_drift(
+        self,
+        *,
+        name: str,
+        address: str,
+        image: ObservedImage,
+        live: AppliedRecord,
+        split: DriftSplit,
+        ref: SourceRef | None,
+        suffixed: bool = True,
+    ) -> None:
+        """Drift entries of one image, as what happened outside: `before` is what the stack last
+        applied, `after` what is live (fields; shares made or cancelled; copies deleted)."""
+        self._drift_checked.add(image.image_id)
+        region = image.region
+        fields = sorted(k for k in split.drifted if _is_field(k))
+        if fields or split.unknown:
+            reasons = [f"{k} changed outside the stack" for k in fields]
+            if split.unknown:
+                reasons.append("changed outside the stack (fields unknown)")
+            applied = split.applied
+            diff = field_diffs(applied, live, fields) if applied is not None else ()
+            self.out.drift.append(
+                Change(
+                    address=address,
+                    action=Action.UPDATE,
+                    reason="; ".join(reasons),
+                    region=region,
+                    diff=name_diffs(diff, suffixed=suffixed),
+                    source=ref,
+                    before=_record_view(applied, region, image.image_id)
+                    if applied is not None
+                    else None,
+                    after=image_view(image),
+                    image_id=image.image_id,
+                )
+            )
+        declared_shares = {s.account: s for s in self.desired.shares_of(name, region)}
+        for key in sorted(k for k in split.drifted if k.startswith("shares.")):
+            account = key[len("shares.") :]
+            spec = declared_shares.get(account)
+            view = {"account": account, "imageId": image.image_id}
+            made = account in (image.shares or ())
+            self.out.drift.append(
+                Change(
+                    address=share_address(name, region, account),
+                    action=Action.SHARE if made else Action.UNSHARE,
+                    reason="shared outside the stack"
+                    if made
+                    else "the share was cancelled outside the stack",
+                    region=region,
+                    source=spec.source_ref if spec is not None else ref,
+                    before=None if made else view,
+                    after=view if made else None,
+                    image_id=image.image_id,
+                )
+            )
+        declared_copies = {c.region: c for c in self.desired.copies_of(name)}
+        for key in sorted(k for k in split.drifted if k.startswith("copies.")):
+            copy_region = key[len("copies.") :]
+            if key in live:
+                continue
+            copy = declared_copies.get(copy_region)
+            self.out.drift.append(
+                Change(
+                    address=copy_address(name, copy_region),
+                    action=Action.DELETE,
+                    reason=f"the copy in {copy_region} was deleted outside the stack",
+                    region=copy_region,
+                    source=copy.source_ref if copy is not None else ref,
+                )
+            )
 
     # ----------------------------------------------------------------- removal
 
@@ -212,6 +512,7 @@ class ChangePlanner:
                     lifecycle=image.lifecycle,
                     ref=image.source_ref,
                     why="--destroy",
+                    declared=image,
                 )
 
     def _retire_address(
@@ -222,6 +523,7 @@ class ChangePlanner:
         lifecycle: Lifecycle | None,
         ref: SourceRef | None,
         why: str,
+        declared: DesiredImage | None,
     ) -> list[Retirement]:
         """Delete or forget every image of an address; protect → a plan error."""
         if not images:
@@ -232,6 +534,8 @@ class ChangePlanner:
         else:
             flags = TaggedLifecycle.parse(images[0].tags.get(TAG_LIFECYCLE))
             origin = "lifecycle.protect (recorded in its reconciler:lifecycle tag)"
+        for image in images:
+            self._check_drift(address, image, declared, ref, deleting=not flags.retain)
         where = _where(address, ref)
         if flags.protect:
             self.out.errors.append(f"{where}: {origin} forbids deleting it")
@@ -255,11 +559,18 @@ class ChangePlanner:
     ) -> None:
         first = retired[0]
         ids = ", ".join(r.image.image_id for r in retired)
+        verb = "are" if len(retired) > 1 else "is"
         if first.disposal is Disposal.FORGET:
             reason = f"deletionPolicy Retain: stop managing {ids}; the image and its shares stay"
             action = Action.FORGET
+        elif why == "--destroy":
+            reason = f"removes {ids} (deleted)"
+            action = Action.DELETE
+        elif why:
+            reason = f"{ids} {verb} deleted"
+            action = Action.DELETE
         else:
-            reason = f"no longer declared: {ids} is deleted"
+            reason = f"no longer declared: {ids} {verb} deleted"
             action = Action.DELETE
         if why:
             reason = f"{why}: {reason}"
@@ -299,18 +610,36 @@ class ChangePlanner:
 
     # ----------------------------------------------------------------- a declared image
 
+    def _group_accounts(self, resolved: ResolvedImage) -> set[str]:
+        """Accounts with a live share of any image of this Image: owned ones, and the untagged
+        ones it adopts by exact name (a new recipient is an account with none of them)."""
+        home_addr = resolved.address
+        image = resolved.desired
+        accounts = {
+            account
+            for _, images in self._owned_of(image.name)
+            for img in images
+            for account in img.shares or ()
+        }
+        names = []
+        if resolved.home_name is not None:
+            names.append((image.region, resolved.home_name))
+        if resolved.copy_name is not None:
+            names += [(c.region, resolved.copy_name) for c in self.desired.copies_of(image.name)]
+        if resolved.existing is not None:
+            accounts |= set(resolved.existing.shares or ())
+        for region, name in names:
+            holder, held_by = self.ownership.holder(region, name, home_addr)
+            if holder is NameHolder.ADOPTABLE and held_by is not None:
+                accounts |= set(held_by.shares or ())
+        return accounts
+
     def _plan_group(self, resolved: ResolvedImage) -> None:
         image = resolved.desired
         home_addr = resolved.address
         owned_home = self.ownership.at(home_addr)
         current = self._current_home(resolved)
-        group_accounts = {
-            account
-            for address, images in self.ownership.by_address.items()
-            if address == home_addr or address.startswith(home_addr + "@")
-            for img in images
-            for account in img.shares or ()
-        }
+        group_accounts = self._group_accounts(resolved)
         deposed_images = [img for img in owned_home if img is not current]
         home_out: _ImageOutcome | None = None
         copies_out: list[_ImageOutcome] = []
@@ -325,6 +654,7 @@ class ChangePlanner:
         home_live = home_out.work.live if home_out else current
         if home_live is not None and home_live.state.failed:
             home_live = None
+        home_split = home_out.split if home_out is not None else None
 
         declared_regions = {c.region: c for c in self.desired.copies_of(image.name)}
         owned_copy_addresses = [
@@ -345,12 +675,19 @@ class ChangePlanner:
                     lifecycle=image.lifecycle,
                     ref=image.source_ref,
                     why="copy region removed",
+                    declared=image,
                 )
                 continue
             if resolved.copy_name is None or (home_out is None and home_live is None):
                 continue
+            deleted_outside = home_split is not None and f"copies.{region}" in home_split.drifted
             outcome, old = self._copy(
-                resolved, address, region, declared_regions[region].source_ref, group_accounts
+                resolved,
+                address,
+                region,
+                declared_regions[region].source_ref,
+                group_accounts,
+                deleted_outside=deleted_outside,
             )
             deposed += old
             copies_out.append(outcome)
@@ -497,6 +834,8 @@ class ChangePlanner:
         region: str,
         ref: SourceRef,
         group_accounts: set[str],
+        *,
+        deleted_outside: bool = False,
     ) -> tuple[_ImageOutcome, list[Retirement]]:
         name = str(resolved.copy_name)
         owned = self.ownership.at(address)
@@ -515,7 +854,8 @@ class ChangePlanner:
         if holder is NameHolder.FOREIGN and held_by is not None:
             self.out.errors.append(
                 f"{_where(address, ref)}: the image name {name} in {region} is held by "
-                f"{self.ownership.describe_holder(held_by)}; remove that image or rename the copy"
+                f"{self.ownership.describe_holder(held_by)}; remove that image, or change the "
+                "Image's imageName (a copy carries its image's name)"
             )
         old = [img for img in owned if img is not current]
         outcome = self._image(
@@ -528,6 +868,7 @@ class ChangePlanner:
             ref=ref,
             copies=None,
             group_accounts=group_accounts,
+            deleted_outside=deleted_outside,
         )
         return outcome, self._depose(resolved, address, old)
 
@@ -545,15 +886,27 @@ class ChangePlanner:
         ref: SourceRef,
         copies: tuple[list[str], list[str]] | None,
         group_accounts: set[str],
+        deleted_outside: bool = False,
     ) -> _ImageOutcome:
         """Keep, adopt or make one image (home when `copies` is given, else a copy)."""
         image = resolved.desired
         is_home = copies is not None
         desired_copies, live_copies = copies if copies is not None else ([], [])
         ignore = image.lifecycle.ignore_changes
+        # Drift of the images this one replaces is reported before they go.
+        shared_outside: set[str] = set()
+        deleting = image.lifecycle.deletion_policy is DeletionPolicy.DELETE
+        for old in deposed:
+            old_split = self._check_drift(address, old, image, ref, deleting=deleting)
+            shared_outside |= {
+                k[len("shares.") :]
+                for k in old_split.drifted
+                if k.startswith("shares.") and k[len("shares.") :] in (old.shares or ())
+            }
         clear_first: tuple[Retirement, ...] = ()
         reasons: list[str] = []
         if current is not None and current.state.failed:
+            self._check_drift(address, current, image, ref, deleting=True)
             clear_first = (
                 Retirement(
                     address=address,
@@ -580,6 +933,13 @@ class ChangePlanner:
             ignore_changes=ignore,
         )
         final_applied = applied_hash(desired_record)
+        # Home images this stack makes record their source, so a replacement can name the
+        # field that forces it; images made before that tag existed are not re-tagged for it.
+        records_source = (
+            is_home
+            and not resolved.is_existing
+            and (current is None or not self.ownership.owns(current) or TAG_SOURCE in current.tags)
+        )
         target_tags = managed_tags(
             stack=self.stack,
             address=address,
@@ -588,10 +948,11 @@ class ChangePlanner:
             applied=final_applied,
             revision=resolved.revision,
             user_tags=image.tags,
+            source=source_tag(image.source) if records_source else None,
         )
-        previous_accounts = {a for img in deposed for a in img.shares or ()}
+        previous_accounts = {a: img.image_id for img in deposed for a in img.shares or ()}
         split = DriftSplit(frozenset(), frozenset())
-        live_record: AppliedRecord = {}
+        suffixed = not (is_home and resolved.is_existing)
         if current is None:
             work, change = self._made(
                 resolved,
@@ -606,16 +967,7 @@ class ChangePlanner:
             work = replace(work, clear_first=clear_first)
             if reasons:
                 change = _with_reason(change, reasons[0])
-            if not is_home and self._copy_drifted(resolved, region):
-                self.out.drift.append(
-                    Change(
-                        address=address,
-                        action=Action.CREATE,
-                        reason=f"drift: the copy in {region} was deleted outside the stack",
-                        region=region,
-                        source=ref,
-                    )
-                )
+            if not is_home and deleted_outside:
                 change = _with_reason(
                     change, f"drift: the copy in {region} was deleted outside the stack"
                 )
@@ -631,9 +983,34 @@ class ChangePlanner:
                 copies=live_copies,
                 ignore_changes=ignore,
             )
-            split = split_drift(
-                live_record, desired_record, current.tags.get(TAG_APPLIED) if owned else None
-            )
+            if owned:
+                split = split_drift(
+                    live_record,
+                    desired_record,
+                    current.tags.get(TAG_APPLIED),
+                    alternatives=self._alternatives(
+                        image.name,
+                        current,
+                        is_home=is_home,
+                        live=live_record,
+                        reference=desired_record,
+                        ignore=ignore,
+                    ),
+                    initial=initial_record(desired_record, is_home=is_home),
+                )
+                if ATTRIBUTE_PARAMS.keys() & (split.changed | split.drifted):
+                    split = _own_cancel(split, live_record)
+                self._report_drift(
+                    name=image.name,
+                    address=address,
+                    image=current,
+                    live=live_record,
+                    split=split,
+                    ref=ref,
+                    suffixed=suffixed,
+                )
+            else:
+                split = split_drift(live_record, desired_record, None)
             work, change = self._kept(
                 resolved,
                 address=address,
@@ -646,6 +1023,7 @@ class ChangePlanner:
                 accounts=accounts,
                 deposed=deposed,
                 ref=ref,
+                suffixed=suffixed,
             )
         self._share_changes(
             image.name,
@@ -653,45 +1031,12 @@ class ChangePlanner:
             accounts,
             current=current,
             previous=previous_accounts,
+            shared_outside=shared_outside,
             split=split,
             group_accounts=group_accounts,
-            replaced=work.live is None and bool(deposed),
+            replaced=bool(deposed),
         )
-        return _ImageOutcome(work=work, change=change)
-
-    def _copy_drifted(self, resolved: ResolvedImage, region: str) -> bool:
-        """The home's applied record says this copy existed: it was deleted outside."""
-        for home in self.ownership.at(resolved.address):
-            if not matches_generation(home, resolved.generation):
-                continue
-            applied = home.tags.get(TAG_APPLIED)
-            image = resolved.desired
-            live = applied_record(
-                name=home.name if resolved.home_name is not None else None,
-                description=home.description,
-                family=home.family,
-                deprecated=home.deprecated,
-                user_tags=home.user_tags,
-                shares=home.shares or (),
-                copies=self._live_copy_regions(resolved),
-                ignore_changes=image.lifecycle.ignore_changes,
-            )
-            with_copy = dict(live)
-            with_copy[f"copies.{region}"] = True
-            return applied_hash(live) != applied and applied_hash(with_copy) == applied
-        return False
-
-    def _live_copy_regions(self, resolved: ResolvedImage) -> list[str]:
-        prefix = resolved.address + "@"
-        return sorted(
-            {
-                img.region
-                for address, images in self.ownership.by_address.items()
-                if address.startswith(prefix)
-                for img in images
-                if matches_generation(img, resolved.generation) and not img.state.failed
-            }
-        )
+        return _ImageOutcome(work=work, change=change, split=split)
 
     def _made(
         self,
@@ -708,12 +1053,8 @@ class ChangePlanner:
         """A new image: created/imported (home) or copied by SyncImages (copy)."""
         image = resolved.desired
         is_home = address == image.address
-        # What the create itself sets: no shares or copies yet, and never deprecated.
-        initial_record = {k: v for k, v in desired_record.items() if _is_field(k)}
-        if is_home and "deprecated" in initial_record:
-            initial_record["deprecated"] = False
         initial_tags = dict(target_tags)
-        initial_tags[TAG_APPLIED] = applied_hash(initial_record)
+        initial_tags[TAG_APPLIED] = applied_hash(initial_record(desired_record, is_home=is_home))
         attributes: dict[str, JSONValue] = {}
         if is_home:
             if image.deprecated and "deprecated" in desired_record:
@@ -762,7 +1103,7 @@ class ChangePlanner:
             action=action,
             reason=reason,
             region=region,
-            diff=self._made_diffs(resolved, desired_record, deposed, region),
+            diff=self._made_diffs(resolved, desired_record, deposed, region, is_home=is_home),
             source=ref,
             before=image_view(deposed[0]) if deposed else None,
             after=_record_view(desired_record, region, None),
@@ -777,11 +1118,14 @@ class ChangePlanner:
         desired_record: AppliedRecord,
         deposed: list[ObservedImage],
         region: str,
+        *,
+        is_home: bool,
     ) -> tuple[FieldDiff, ...]:
         """A create lists every field; a replacement what differs from the old image."""
         fields = {k: v for k, v in desired_record.items() if _is_field(k)}
+        suffixed = not (is_home and resolved.is_existing)
         if not deposed:
-            return field_diffs({}, fields)
+            return name_diffs(field_diffs({}, fields), suffixed=suffixed)
         old = deposed[0]
         before = applied_record(
             name=old.name if resolved.home_name is not None else None,
@@ -792,7 +1136,15 @@ class ChangePlanner:
             ignore_changes=resolved.desired.lifecycle.ignore_changes,
         )
         moved = (FieldDiff("region", old.region, region),) if old.region != region else ()
-        return moved + field_diffs(before, fields)
+        sources: tuple[FieldDiff, ...] = ()
+        if is_home:
+            sources = _source_diffs(old, resolved.desired)
+        return tuple(
+            sorted(
+                moved + sources + name_diffs(field_diffs(before, fields), suffixed=suffixed),
+                key=lambda diff: diff.path,
+            )
+        )
 
     def _replacement_reason(
         self, resolved: ResolvedImage, deposed: list[ObservedImage], is_home: bool
@@ -805,7 +1157,23 @@ class ChangePlanner:
         moved = sorted({old.region for old in deposed if old.region != image.region})
         if moved:
             return f"region changed ({', '.join(moved)} → {image.region}): forces replacement"
-        return f"source changed (generation {resolved.generation[:12]}): forces replacement"
+        tagged = [old.tags[TAG_SOURCE] for old in deposed if TAG_SOURCE in old.tags]
+        if tagged:
+            paths = changed_source_paths(tagged[0], image.source)
+            if paths is None:
+                kinds = sorted({p.split(".", 1)[0] for p in parse_source_tag(tagged[0])})
+                return (
+                    f"source changed from {'/'.join(kinds) or 'another kind'} to "
+                    f"{_source_kind(image)}: forces replacement"
+                )
+            if paths:
+                return f"{', '.join(paths)} changed: forces replacement"
+        old_generations = sorted({generation_tag(old) for old in deposed if generation_tag(old)})
+        return (
+            "source changed: the generation of the manifest's source "
+            f"({resolved.generation[:12]}) differs from the live image's "
+            f"({', '.join(old_generations) or 'unknown'}): forces replacement"
+        )
 
     def _kept(
         self,
@@ -821,6 +1189,7 @@ class ChangePlanner:
         accounts: tuple[str, ...],
         deposed: list[ObservedImage],
         ref: SourceRef,
+        suffixed: bool,
     ) -> tuple[ImageWork, Change]:
         """An image that stays: attribute and tag updates, shares, drift."""
         image = resolved.desired
@@ -861,11 +1230,15 @@ class ChangePlanner:
                 reasons.append(f"adopting existing image {current.image_id}")
             else:
                 reasons.append(ADOPT_INTERRUPTED)
+        elif split.interrupted and changed:
+            reasons.append("completing an interrupted apply")
         reasons += [f"{k} changed" for k in changed]
         reasons += [f"drift: {k} changed outside the stack" for k in drifted]
         if split.unknown:
             reasons.append("drift: changed outside the stack (fields unknown)")
-        diffs = field_diffs(live_record, desired_record, [*changed, *drifted])
+        diffs = name_diffs(
+            field_diffs(live_record, desired_record, [*changed, *drifted]), suffixed=suffixed
+        )
         if owned:
             lifecycle = _lifecycle_diffs(current.tags.get(TAG_LIFECYCLE), image.lifecycle)
             if lifecycle:
@@ -882,26 +1255,16 @@ class ChangePlanner:
             reasons.append(f"completing an interrupted replacement: deposing {ids}")
         if current.state.busy:
             reasons.append(f"waiting for {current.image_id} ({current.state.value}) to finish")
+        if not reasons and (replace_tags or delete_tags):
+            # Only tags that no diff shows are rewritten: a repair is still a change.
+            repair = _record_reason(split, replace_tags, delete_tags)
+            reasons += [repair] if repair else []
         action = choose_action(
             wanted=True,
             exists=True,
             forces_replacement=bool(deposed),
             differs=bool(reasons),
         )
-        if drifted or split.unknown:
-            self.out.drift.append(
-                Change(
-                    address=address,
-                    action=Action.UPDATE,
-                    reason="; ".join(r for r in reasons if r.startswith("drift:")),
-                    region=region,
-                    diff=field_diffs(live_record, desired_record, drifted),
-                    source=ref,
-                    before=image_view(current),
-                    after=_record_view(desired_record, region, current.image_id),
-                    image_id=current.image_id,
-                )
-            )
         change = Change(
             address=address,
             action=action,
@@ -925,16 +1288,22 @@ class ChangePlanner:
         accounts: tuple[str, ...],
         *,
         current: ObservedImage | None,
-        previous: set[str],
+        previous: Mapping[str, str],
         split: DriftSplit,
         group_accounts: set[str],
         replaced: bool,
+        shared_outside: Collection[str] = (),
     ) -> None:
+        """Share changes of one image. Shares recreated on a replacement's new image belong to
+        the replacement (no-op), whether it is made now or was made by an interrupted apply.
+
+        `previous`: accounts of the replaced images → the ID of the image shared with them;
+        `shared_outside`: those of them the stack never shared (drift)."""
         declared = {s.account: s for s in self.desired.shares_of(name, region)}
         live = set(current.shares or ()) if current is not None else set()
         wanted = set(accounts)
         image_id = current.image_id if current is not None else None
-        for account in sorted(wanted | live | previous):
+        for account in sorted(wanted | live | previous.keys()):
             address = share_address(name, region, account)
             if not in_scope(self.scope, address) and account not in previous:
                 continue
@@ -957,21 +1326,125 @@ class ChangePlanner:
                 reason = "drift: shared outside the stack" if drifted else "no longer declared"
             else:
                 action = Action.UNSHARE
-                reason = "the replaced image was shared with it; the new one is not"
-            change = Change(
-                address=address,
-                action=action,
-                reason=reason,
-                region=region,
-                source=ref,
-                before={"account": account, "imageId": image_id} if account in live else None,
-                after={"account": account, "imageId": image_id} if account in wanted else None,
-                new_recipient=action is Action.SHARE and account not in group_accounts,
-                image_id=image_id,
+                reason = (
+                    "drift: shared outside the stack; the replaced image is deleted"
+                    if account in shared_outside
+                    else "the replaced image was shared with it; the new one is not"
+                )
+            old_id = previous.get(account) if account not in live else None
+            before_id = image_id if account in live else old_id
+            self.out.changes.append(
+                Change(
+                    address=address,
+                    action=action,
+                    reason=reason,
+                    region=region,
+                    source=ref,
+                    before={"account": account, "imageId": before_id}
+                    if account in live or old_id
+                    else None,
+                    after={"account": account, "imageId": image_id} if account in wanted else None,
+                    new_recipient=action is Action.SHARE and account not in group_accounts,
+                    image_id=image_id or old_id,
+                )
             )
-            self.out.changes.append(change)
-            if drifted:
-                self.out.drift.append(change)
+
+
+def initial_record(desired_record: Mapping[str, JSONValue], *, is_home: bool) -> AppliedRecord:
+    """The record a new image is tagged with right after its create: what the create itself
+    sets (no shares or copies yet; a new home image is never deprecated)."""
+    record = {k: v for k, v in desired_record.items() if _is_field(k)}
+    if is_home and "deprecated" in record:
+        record["deprecated"] = False
+    return record
+
+
+_NAME_SUFFIX = re.compile(rf"-[0-9a-f]{{{NAME_SUFFIX_LENGTH}}}$")
+
+
+def _without_suffix(name: JSONValue) -> str | None:
+    """`web-1a2b3c4d` → `web`; None when the name carries no generation suffix."""
+    if not isinstance(name, str):
+        return None
+    match = _NAME_SUFFIX.search(name)
+    return name[: match.start()] if match else None
+
+
+def name_diffs(diffs: Iterable[FieldDiff], *, suffixed: bool) -> tuple[FieldDiff, ...]:
+    """Diffs with the cloud name shown as `cloudName`, and `imageName` (the manifest's value,
+    without the generation suffix) only where that changed too. `suffixed=False` (an `existing`
+    home image, named exactly as `imageName` says) leaves `imageName` as it is."""
+    diffs = tuple(diffs)
+    if not suffixed:
+        return diffs
+    out: list[FieldDiff] = []
+    for diff in diffs:
+        if diff.path != "imageName":
+            out.append(diff)
+            continue
+        out.append(FieldDiff("cloudName", diff.before, diff.after))
+        before, after = _without_suffix(diff.before), _without_suffix(diff.after)
+        if after is not None and before != after and (before is not None or diff.before is None):
+            out.append(FieldDiff("imageName", before, after))
+    return tuple(sorted(out, key=lambda diff: diff.path))
+
+
+def _source_kind(image: DesiredImage) -> str:
+    return type(image.source).__name__.removesuffix("Source").lower()
+
+
+def _source_diffs(old: ObservedImage, image: DesiredImage) -> tuple[FieldDiff, ...]:
+    """`source.*` diffs of a replacement, from the old image's `reconciler:source` tag (a value
+    stored as a hash shows no value)."""
+    tagged = old.tags.get(TAG_SOURCE)
+    paths = changed_source_paths(tagged, image.source) if tagged is not None else None
+    if not paths or tagged is None:
+        return ()
+    before, after = parse_source_tag(tagged), source_fields(image.source)
+    return tuple(
+        FieldDiff(
+            path,
+            _plain_source_value(before.get(path.removeprefix("source."))),
+            _plain_source_value(after.get(path.removeprefix("source."))),
+        )
+        for path in paths
+    )
+
+
+def _plain_source_value(value: str | None) -> JSONValue:
+    if value is None or value.startswith("(h:"):
+        return None
+    return value
+
+
+def _own_cancel(split: DriftSplit, live: Mapping[str, JSONValue]) -> DriftSplit:
+    """The stack cancels every share of an image at once (before deleting it, and before
+    modifying a shared image): when none is left, the missing shares are its own interrupted
+    apply, not drift. (A share cancelled outside while others stay is still drift.)"""
+    cancelled = frozenset(k for k in split.drifted if k.startswith("shares.") and k not in live)
+    if not cancelled or any(k.startswith("shares.") for k in live):
+        return split
+    return replace(
+        split,
+        drifted=split.drifted - cancelled,
+        changed=split.changed | cancelled,
+        interrupted=True,
+    )
+
+
+def _record_reason(
+    split: DriftSplit, replace_tags: Mapping[str, str], delete_tags: Iterable[str]
+) -> str | None:
+    """The reason of a change that only rewrites tags no diff shows; None when the record
+    only follows share or copy changes shown at their own addresses."""
+    keys = sorted({*replace_tags, *delete_tags})
+    if keys == [TAG_APPLIED]:
+        if any(not _is_field(k) for k in split.changed):
+            return None
+        if split.drifted or split.unknown:
+            return "record what is applied once the drift is corrected"
+        return "record what was applied (an earlier apply did not finish)"
+    return "tags out of date: " + ", ".join(keys)
 
 
 def _with_reason(change: Change, reason: str) -> Change:

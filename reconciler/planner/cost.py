@@ -118,6 +118,10 @@ class _RegionTally:
     removed: float = 0.0
     stack_added: float = 0.0
     stack_removed: float = 0.0
+    adopted: float = 0.0
+    """Images the stack takes over (adoption): billed before and after, now the stack's."""
+    forgotten: float = 0.0
+    """Images the stack lets go (`forget`): billed before and after, no longer the stack's."""
 
 
 def estimate_cost(desired: DesiredState, observed: ObservedCloud, plan: Plan) -> CostEstimate:
@@ -155,8 +159,10 @@ def estimate_cost(desired: DesiredState, observed: ObservedCloud, plan: Plan) ->
             tally.stack_removed += current_gb if owned else 0.0
         elif change.action is Action.FORGET:
             tally.stack_removed += current_gb if owned else 0.0
+            tally.forgotten += current_gb if owned else 0.0
         elif change.action is Action.UPDATE and current is not None and not owned:
             tally.stack_added += current_gb  # adoption: the image becomes the stack's
+            tally.adopted += current_gb
 
     regions = _cost_regions(desired, plan, tallies)
     return CostEstimate(
@@ -192,9 +198,11 @@ def _region_cost(region: str, tally: _RegionTally, table: PriceTable) -> RegionC
         monthly_after=monthly_cost(after, price),
         stack_gb_before=tally.stack_before,
         stack_gb_after=stack_after,
+        # Images that only change hands (adopted, forgotten) count on both sides: they are
+        # billed before and after, so they are no part of the stack's share of the delta.
         stack_share_of_delta=round(
-            _stack_marginal(after, stack_after, price)
-            - _stack_marginal(before, tally.stack_before, price),
+            _stack_marginal(after, stack_after + tally.forgotten, price)
+            - _stack_marginal(before, tally.stack_before + tally.adopted, price),
             4,
         ),
     )

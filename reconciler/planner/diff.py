@@ -72,6 +72,17 @@ def differing_keys(
     return frozenset(k for k in live.keys() | desired.keys() if live.get(k) != desired.get(k))
 
 
+class _Absent:
+    """The value of a key a record does not have (a share not made, an ignored field)."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""An alternative of `split_drift` meaning "the applied record did not have this key"."""
+
+
 @dataclass(frozen=True, slots=True)
 class DriftSplit:
     """Which differing fields changed outside the stack (drift) and which in the manifests."""
@@ -80,36 +91,70 @@ class DriftSplit:
     changed: frozenset[str]
     unknown: bool = False
     """The live image differs from what was applied, but the fields could not be told apart."""
+    interrupted: bool = False
+    """The applied record is one an unfinished apply of this stack left (a change, not drift):
+    the record the create step tags, or the manifest's values are live but were never recorded."""
+    applied: Mapping[str, JSONValue] | None = None
+    """The record the `reconciler:applied` hash was found to be; None when not known."""
 
 
 def split_drift(
     live: Mapping[str, JSONValue],
     desired: Mapping[str, JSONValue],
     applied: str | None,
+    *,
+    alternatives: Mapping[str, JSONValue] | None = None,
+    initial: Mapping[str, JSONValue] | None = None,
+    declared: bool = True,
 ) -> DriftSplit:
     """Tell drift from change by finding which mix of live and desired values hashes to `applied`.
 
     The applied record had, for each field, either the live value (the manifests changed it)
     or the desired value (it changed outside); the smallest drifted set that reproduces the
-    `reconciler:applied` hash wins.
+    `reconciler:applied` hash wins. `alternatives` (likeliest first: only the first keys up to
+    `MAX_DRIFT_SEARCH_FIELDS` are searched) are other values a key may have had when
+    applied although live and desired agree on it (e.g. `shares.<account>: True` for a share
+    cancelled outside while also removed from the manifests; `ABSENT` for a key the record did
+    not have). `initial` is the record the stack tags a new image with at its create: when it
+    hashes to `applied`, the image's own apply was interrupted (every difference is a change).
+    `declared=False` (no manifest for the image): an unexplained hash is unknown drift.
     """
     differing = differing_keys(live, desired)
-    if applied is None or applied_hash(live) == applied or not differing:
+    if applied is None:
         return DriftSplit(frozenset(), differing)
+    if applied_hash(live) == applied:
+        return DriftSplit(frozenset(), differing, applied=dict(live))
+    if initial is not None and applied_hash(initial) == applied:
+        return DriftSplit(frozenset(), differing, interrupted=True, applied=dict(initial))
+    options: dict[str, JSONValue] = {key: desired.get(key, ABSENT) for key in sorted(differing)}
+    for key, value in (alternatives or {}).items():
+        if key not in options and live.get(key, ABSENT) != value:
+            options[key] = value
     if len(differing) <= MAX_DRIFT_SEARCH_FIELDS:
-        ordered = sorted(differing)
-        for size in range(1, len(ordered) + 1):
-            for drifted in combinations(ordered, size):
-                if applied_hash(_mix(live, desired, set(drifted))) == applied:
-                    return DriftSplit(frozenset(drifted), differing - set(drifted))
+        keys = list(options)[:MAX_DRIFT_SEARCH_FIELDS]
+        for size in range(1, len(keys) + 1):
+            for drifted in combinations(keys, size):
+                mixed = _mix(live, options, drifted)
+                if applied_hash(mixed) == applied:
+                    found = frozenset(drifted)
+                    return DriftSplit(found, differing - found, applied=mixed)
+    if declared and not differing:
+        # The manifests' values are live but not recorded: an apply stopped before its last tag.
+        return DriftSplit(frozenset(), differing, interrupted=True)
     return DriftSplit(frozenset(), differing, unknown=True)
 
 
 def _mix(
-    live: Mapping[str, JSONValue], desired: Mapping[str, JSONValue], from_desired: set[str]
+    live: Mapping[str, JSONValue], options: Mapping[str, JSONValue], keys: Iterable[str]
 ) -> dict[str, JSONValue]:
-    mixed = {k: v for k, v in live.items() if k not in from_desired}
-    mixed.update({k: v for k, v in desired.items() if k in from_desired})
+    """`live` with each of `keys` set to its option (`ABSENT` removes the key)."""
+    mixed = dict(live)
+    for key in keys:
+        value = options[key]
+        if value is ABSENT:
+            mixed.pop(key, None)
+        else:
+            mixed[key] = value
     return mixed
 
 

@@ -6,11 +6,24 @@ from collections.abc import Iterator
 
 from reconciler.model.desired import DesiredState
 from reconciler.model.plan import Action, Change, Plan, PolicyViolation
+from reconciler.model.policy import (
+    RULE_ALLOWED_ACCOUNTS,
+    RULE_DESTROY,
+    RULE_REQUIRED_TAGS,
+    account_violation,
+    missing_required_tags,
+)
 from reconciler.model.source import SourceRef
+from reconciler.planner.targets import parse_address
 
-RULE_ALLOWED_ACCOUNTS = "allowedAccounts"
-RULE_REQUIRED_TAGS = "requiredTags"
-RULE_DESTROY = "destroy"
+__all__ = [
+    "DESTRUCTIVE_ACTIONS",
+    "RULE_ALLOWED_ACCOUNTS",
+    "RULE_DESTROY",
+    "RULE_REQUIRED_TAGS",
+    "check_policy",
+    "share_account",
+]
 
 DESTRUCTIVE_ACTIONS = frozenset({Action.DELETE, Action.UNSHARE})
 
@@ -19,7 +32,7 @@ def check_policy(desired: DesiredState, plan: Plan) -> tuple[PolicyViolation, ..
     """Every violation of the stack's policy by `plan`, in a stable order (rule, then address)."""
     violations = [
         *_disallowed_accounts(desired, plan),
-        *_missing_required_tags(desired),
+        *missing_required_tags(desired),
         *_unallowed_destruction(desired, plan),
     ]
     return tuple(violations)
@@ -43,45 +56,37 @@ def _share_source(desired: DesiredState, change: Change) -> SourceRef | None:
     return None
 
 
+def _destruction_source(desired: DesiredState, change: Change) -> SourceRef | None:
+    """Where a deletion or unshare comes from: the change's own line, else the declared share,
+    else the Image document, else the Stack's policy (a removed document has no line left)."""
+    found = _share_source(desired, change)
+    if found is not None:
+        return found
+    parsed = parse_address(change.address)
+    if parsed is not None:
+        for image in desired.images:
+            if image.name == parsed.name:
+                return image.source_ref
+    policy = desired.stack.policy
+    return policy.source_ref or desired.stack.source_ref
+
+
 def _disallowed_accounts(desired: DesiredState, plan: Plan) -> Iterator[PolicyViolation]:
+    """`allowedAccounts` over the plan's new shares (a share already live is not re-checked)."""
     policy = desired.stack.policy
     if policy.allowed_accounts is None:
         return
-    allowed = set(policy.allowed_accounts)
     for change in sorted(plan.changes, key=lambda c: c.address):
         if change.action is not Action.SHARE:
             continue
         account = share_account(change)
-        if account in allowed:
-            continue
-        yield PolicyViolation(
-            rule=RULE_ALLOWED_ACCOUNTS,
-            enforcement=policy.enforcement_of(RULE_ALLOWED_ACCOUNTS).value,
-            address=change.address,
-            message=(
-                f"account {account} is not in policy.allowedAccounts "
-                f"({', '.join(policy.allowed_accounts) or 'empty'})"
-            ),
-            source=_share_source(desired, change),
+        if account in policy.allowed_accounts:
+            continue  # allowed: no need to look for its source
+        violation = account_violation(
+            policy, account, change.address, _share_source(desired, change)
         )
-
-
-def _missing_required_tags(desired: DesiredState) -> Iterator[PolicyViolation]:
-    policy = desired.stack.policy
-    if not policy.required_tags:
-        return
-    for image in desired.images:
-        missing = [key for key in policy.required_tags if key not in image.tags]
-        if not missing:
-            continue
-        keys = ", ".join(f'"{key}"' for key in missing)
-        yield PolicyViolation(
-            rule=RULE_REQUIRED_TAGS,
-            enforcement=policy.enforcement_of(RULE_REQUIRED_TAGS).value,
-            address=image.address,
-            message=f"missing required tag{'s' if len(missing) > 1 else ''} {keys}",
-            source=image.source_ref,
-        )
+        if violation is not None:
+            yield violation
 
 
 def _unallowed_destruction(desired: DesiredState, plan: Plan) -> Iterator[PolicyViolation]:
@@ -91,11 +96,16 @@ def _unallowed_destruction(desired: DesiredState, plan: Plan) -> Iterator[Policy
     for change in sorted(plan.changes, key=lambda c: c.address):
         if change.action not in DESTRUCTIVE_ACTIONS:
             continue
-        what = "deleting an image" if change.action is Action.DELETE else "cancelling a share"
+        if change.action is Action.DELETE:
+            what = "deleting an image"
+        elif change.reason.startswith("drift:"):
+            what = "cancelling a share made outside the stack"
+        else:
+            what = "cancelling a share"
         yield PolicyViolation(
             rule=RULE_DESTROY,
             enforcement=policy.enforcement_of(RULE_DESTROY).value,
             address=change.address,
             message=f"{what} needs --allow-destroy (policy.destroy is true)",
-            source=change.source,
+            source=_destruction_source(desired, change),
         )

@@ -46,7 +46,7 @@ def revision_of(image: ObservedImage) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _base_name(desired: DesiredImage) -> str:
+def base_name(desired: DesiredImage) -> str:
     """`imageName` as declared: the cloud name without its `-<generation[:8]>` suffix."""
     name = desired.cloud_name or desired.name
     suffix = "-" + desired.generation[:NAME_SUFFIX_LENGTH]
@@ -69,7 +69,7 @@ def _observed_revision(stack: str, desired: DesiredImage, ownership: Ownership) 
         if revision > in_force and matches_generation(image, _generation(stack, desired, revision)):
             in_force = revision
     # A forced create interrupted before tagging left an untagged image with its exact name.
-    base = _base_name(desired)
+    base = base_name(desired)
     for revision in range(in_force + 1, highest + 2):
         name = name_with_generation(base, _generation(stack, desired, revision))
         holder, _ = ownership.holder(desired.region, name, desired.address)
@@ -114,7 +114,7 @@ def resolve_image(
     in_force, highest = _observed_revision(stack, desired, ownership)
     revision = highest + 1 if forced else in_force
     generation = _generation(stack, desired, revision)
-    name = name_with_generation(_base_name(desired), generation)
+    name = name_with_generation(base_name(desired), generation)
     resolved = ResolvedImage(
         desired=desired,
         generation=generation,

@@ -228,7 +228,8 @@ class _ImageSteps:
         self.normal = [self._add_cvm(self.graph.wait(work.address, work.region, handle, [step_id]))]
 
     def modify(self) -> list[str | None]:
-        """Attribute changes (unshare → modify → re-share for a shared image); returns the tail."""
+        """Attribute changes (unshare → modify → re-share for a shared image); returns the tail:
+        the steps after which the image has its new attributes (and its shares back)."""
         work, graph = self.work, self.graph
         if work.attributes and work.live is not None and work.live.shares:
             self.wait_if_busy()
@@ -253,21 +254,22 @@ class _ImageSteps:
         if work.attributes:
             self.wait_if_busy()
             tail = [self._modify(self.normal)]
-        if work.cancel:
-            self.wait_if_busy()
-            tail.append(
-                self._add_cvm(
-                    graph.share(
-                        work.address,
-                        work.region,
-                        self.handle,
-                        work.cancel,
-                        "CANCEL",
-                        deps=self.normal,
-                    )
-                )
-            )
         return tail
+
+    def cancel(self) -> None:
+        """Cancel the shares no longer wanted (outside the disruptive sequence of `modify`).
+
+        It needs the image NORMAL and nothing else: other steps do not wait for it, except the
+        final tags (and a deletion, which cancels every share itself)."""
+        work = self.work
+        if not work.cancel or (work.attributes and work.live is not None and work.live.shares):
+            return
+        self.wait_if_busy()
+        self._add_cvm(
+            self.graph.share(
+                work.address, work.region, self.handle, work.cancel, "CANCEL", deps=self.normal
+            )
+        )
 
     def _modify(self, deps: list[str | None]) -> str:
         work = self.work
@@ -364,12 +366,16 @@ def _group_steps(graph: StepGraph, group: GroupWork) -> None:
                 copy_tail = copy_steps.modify()
                 copy_steps.share(copy_tail)
                 copy_region_steps += copy_steps.cvm + copy_steps.final_tags([])
+        # A share change needs the image NORMAL, so unwanted shares are cancelled after the
+        # copies are made (SyncImages leaves the source SYNCING): a copy never waits for them.
+        home_steps.cancel()
         home_steps.share(tail)
     for copy in group.copies:
         if copy.is_new:
             continue
         copy_steps = _ImageSteps(graph, copy)
         copy_tail = copy_steps.modify()
+        copy_steps.cancel()
         copy_steps.share(copy_tail)
         copy_steps.wait_if_busy()
         copy_region_steps += [*copy_steps.cvm, *filter(None, copy_steps.normal)]

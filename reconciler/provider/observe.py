@@ -32,9 +32,13 @@ def observe_region(
     region: str,
     stack: str,
     share_lists_for: Collection[str] = (),
+    share_names_for: Collection[str] = (),
 ) -> tuple[tuple[ObservedImage, ...], int] | None:
     """One region's custom images (shares read for the stack's own) and quota; None if the
-    region does not answer (unknown or unavailable for this account)."""
+    region does not answer (unknown or unavailable for this account).
+
+    Shares are also read for the images named in `share_lists_for` (IDs) and for untagged
+    images whose name is exactly one of `share_names_for` (the stack may adopt them)."""
     try:
         listed = provider.describe_private_images(region)
     except ProviderError as exc:
@@ -45,7 +49,8 @@ def observe_region(
     images: list[ObservedImage] = []
     for image in listed:
         # Share lists are read only for images this stack owns or is about to adopt.
-        if image.stack != stack and image.image_id not in share_lists_for:
+        adoptable = image.stack is None and image.name in share_names_for
+        if image.stack != stack and image.image_id not in share_lists_for and not adoptable:
             images.append(image)
             continue
         try:
@@ -64,17 +69,21 @@ def observe(
     now: datetime,
     max_workers: int = DEFAULT_REGION_WORKERS,
     share_lists_for: Collection[str] = (),
+    share_names_for: Collection[str] = (),
 ) -> ObservedCloud:
     """Every PRIVATE_IMAGE of the account in every given region that answers.
 
     Regions are read in parallel threads; a region error skips that region, any other error
     is raised (the first in `regions` order). Images are classified by tags later, on the client.
-    `share_lists_for`: IDs of unowned images whose shares are read too (`source.existing`).
+    `share_lists_for`: IDs of unowned images whose shares are read too (`source.existing`);
+    `share_names_for`: exact names of untagged images whose shares are read too (the desired
+    generation-suffixed names, which the exact-name rule adopts).
     """
     ordered = list(dict.fromkeys(regions))
+    names = frozenset(share_names_for)
     with ThreadPoolExecutor(max(1, min(max_workers, len(ordered) or 1))) as pool:
         futures = [
-            pool.submit(observe_region, provider, region, stack, share_lists_for)
+            pool.submit(observe_region, provider, region, stack, share_lists_for, names)
             for region in ordered
         ]
         views = [

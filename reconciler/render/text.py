@@ -232,7 +232,12 @@ def render_plan(plan: Mapping[str, Any], *, color: bool = False) -> str:
         blocks.append(style(summary_line(plan["summary"]), bold=True))
     elif not plan["errors"]:
         no_changes = style("No changes.", fg="green", bold=True)
-        blocks.append(f"{no_changes} The cloud matches the manifests.")
+        options = plan["options"]
+        if options.get("destroy"):
+            where = " at the targeted addresses" if options.get("targets") else ""
+            blocks.append(f"{no_changes} Nothing to destroy: the stack owns no images{where}.")
+        else:
+            blocks.append(f"{no_changes} The cloud matches the manifests.")
     if plan["policy"]:
         blocks.append(
             style("Policy:", bold=True) + "\n" + "\n".join(_policy_lines(plan["policy"], style))

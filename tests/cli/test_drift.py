@@ -83,9 +83,47 @@ def test_drift_is_shown_and_corrected(
     refresh = run_cli("plan", str(quickstart), *db, "--refresh-only", "--detailed-exitcode")
     assert refresh.exit_code == 2, refresh.stdout + refresh.stderr
     assert "drift" in refresh.stdout
+    assert "drift: drift:" not in refresh.stdout
     assert marker in refresh.stdout
     as_json = run_cli("plan", str(quickstart), *db, "--format", "json")
-    assert json.loads(as_json.stdout)["drift"] or marker.startswith("image.")
+    assert json.loads(as_json.stdout)["drift"], as_json.stdout
+
+    applied = run_cli("apply", str(quickstart), *db, "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    again = run_cli("plan", str(quickstart), *db, "--detailed-exitcode")
+    assert again.exit_code == 0, again.stdout
+    after = {i.tags[TAG_ADDRESS]: i for i in probe.owned("quickstart")}
+    assert set(after) == set(before)
+    for address, image in after.items():
+        assert image.name == before[address].name
+        assert image.shares == ("100000000002",)
+        assert image.tags["owner"] == "web-team"
+
+
+def test_several_kinds_of_drift_at_once_are_all_shown_and_corrected(
+    quickstart: Path, runtime: app.Runtime, probe: CloudProbe, cloud_db: Path
+) -> None:
+    converge(quickstart, runtime)
+    before = {i.tags[TAG_ADDRESS]: i for i in probe.owned("quickstart")}
+    # Renamed first: the API refuses to rename an image while it is shared.
+    markers = [make(probe) for make in (renamed_image, manual_share, changed_tag, deleted_copy)]
+    db = ("--db", str(cloud_db))
+
+    refresh = run_cli("plan", str(quickstart), *db, "--refresh-only", "--detailed-exitcode")
+    assert refresh.exit_code == 2, refresh.stdout + refresh.stderr
+    for marker in markers:
+        assert marker in refresh.stdout, (marker, refresh.stdout)
+    as_json = json.loads(
+        run_cli("plan", str(quickstart), *db, "--refresh-only", "--format", "json").stdout
+    )
+    drift = {entry["address"]: entry for entry in as_json["drift"]}
+    assert drift["image.web-base@ap-singapore"]["reason"] == (
+        "the copy in ap-singapore was deleted outside the stack"
+    )
+    assert drift["share.web-base@ap-guangzhou:100000000004"]["action"] == "share"
+    home = {d["path"]: (d["before"], d["after"]) for d in drift["image.web-base"]["diff"]}
+    assert home["tags.owner"] == ("web-team", "someone")  # what the stack set → what is live
+    assert home["cloudName"] == (before["image.web-base"].name, "renamed")
 
     applied = run_cli("apply", str(quickstart), *db, "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import app
+from reconciler.cloudsim import CloudSim
 from reconciler.engine.hooks import NullHook
 from reconciler.engine.result import StepOutcome
 from reconciler.engine.settings import ExecutorSettings
@@ -16,7 +17,7 @@ from reconciler.model.plan import Plan, Step
 
 from .cloud import CloudProbe, zero_timings
 from .conftest import copy_example
-from .pipeline import converge, edit, make_plan, with_runtime
+from .pipeline import converge, edit, make_plan, text, with_runtime
 
 PARTNER = "100000000002"
 REGIONS = ("ap-guangzhou", "ap-shanghai", "ap-singapore")
@@ -45,9 +46,18 @@ def _snapshot(probe: CloudProbe) -> tuple[set[str], set[str]]:
 def _scenario(
     name: str, tmp_path: Path, runtime: app.Runtime
 ) -> tuple[Path, app.Runtime, Plan, tuple[set[str], set[str]]]:
-    """The stack, runtime and plan of a scenario, and the fresh cloud's images and snapshots."""
+    """The stack, runtime and plan of a scenario, and the fresh cloud's images and snapshots.
+
+    `slow-sync`: a create whose copies take 30 s (SYNCING while the apply goes on).
+    """
     db = tmp_path / "cloud.db"
     zero_timings(db)
+    if name == "slow-sync":
+        sim = CloudSim(db)
+        try:
+            sim.update_settings(sync_image_seconds=30, create_image_seconds=3)
+        finally:
+            sim.close()
     fresh = _snapshot(CloudProbe(db))
     stack = copy_example("quickstart", tmp_path)
     run = with_runtime(
@@ -75,7 +85,7 @@ def _check_converged(probe: CloudProbe, before: tuple[set[str], set[str]]) -> No
         assert len(names) == len(set(names)), f"duplicate name in {region}"
 
 
-@pytest.mark.parametrize("scenario", ["create", "replace"])
+@pytest.mark.parametrize("scenario", ["create", "replace", "slow-sync"])
 def test_stop_after_each_step_then_converge(
     scenario: str, tmp_path: Path, runtime: app.Runtime
 ) -> None:
@@ -90,5 +100,9 @@ def test_stop_after_each_step_then_converge(
         result = app.apply_plan(plan, stack, runtime=run, hook=StopAfter(stop, count), stop=stop)
         assert result.interrupted, f"stop after {count} of {total} steps"
         assert any(o.status.value == "not-run" for o in result.outcomes)
+        # The stack's own unfinished apply is a change to complete, never drift.
+        refresh = make_plan(stack, run, refresh_only=True)
+        assert refresh.drift == (), f"stop after {count}: {text(refresh)}"
+        assert make_plan(stack, run).drift == ()
         converge(stack, run)
         _check_converged(probe, before)

@@ -189,27 +189,27 @@ def test_replacement_of_a_protected_image_names_file_and_line(applied: ObservedC
         (
             lambda c: edit(c, "image.web", description="manual"),
             "image.web",
-            "drift: description changed outside the stack",
+            "description changed outside the stack",
         ),
         (
             lambda c: edit(c, "image.web", name="renamed"),
             "image.web",
-            "drift: imageName changed outside the stack",
+            "imageName changed outside the stack",
         ),
         (
             lambda c: without(c, "image.web@ap-shanghai"),
             "image.web@ap-shanghai",
-            "drift: the copy in ap-shanghai was deleted outside the stack",
+            "the copy in ap-shanghai was deleted outside the stack",
         ),
         (
             lambda c: edit(c, "image.web", shares=(PARTNER, THIRD)),
             "share.web@ap-guangzhou:100000000004",
-            "drift: shared outside the stack",
+            "shared outside the stack",
         ),
         (
             lambda c: edit(c, "image.web", shares=()),
             "share.web@ap-guangzhou:100000000002",
-            "drift: the share was cancelled outside the stack",
+            "the share was cancelled outside the stack",
         ),
     ],
 )

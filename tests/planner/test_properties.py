@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from reconciler.model.desired import DesiredState
 from reconciler.model.observed import ImageState, ObservedCloud, ObservedImage
-from reconciler.model.plan import Plan, Step
+from reconciler.model.plan import Action, Plan, Step
 from reconciler.planner.ownership import is_untagged
 
 from .builders import cloud, plan
@@ -47,6 +47,15 @@ def _describe(result: Plan, observed: ObservedCloud) -> str:
         for s in result.steps
     ]
     return "\n".join(lines)
+
+
+def _assert_steps_are_changes(result: Plan) -> None:
+    """A plan with steps has a change that is not a no-op (so `has_changes`, the summary and
+    `--detailed-exitcode` agree with what apply would do)."""
+    if result.steps:
+        assert any(c.action is not Action.NOOP for c in result.changes), [
+            (s.operation, s.address) for s in result.steps
+        ]
 
 
 def _assert_dag(result: Plan) -> None:
@@ -88,6 +97,7 @@ def test_any_change_applies_in_any_valid_order_and_then_converges(
     before = _converged(first)
     result = plan(second, before)
     _assert_dag(result)
+    _assert_steps_are_changes(result)
     protected = [e for e in result.errors if "protect" in e]
     if result.errors:
         assert protected, result.errors
@@ -118,6 +128,7 @@ def test_interrupted_states_are_waited_for_or_remade(
     interrupted = replace(before, images=tuple(images))
     result = plan(desired, interrupted)
     assert result.errors == ()
+    _assert_steps_are_changes(result)
     after = apply_plan(interrupted, result.steps, random.Random(seed)).observed()
     again = plan(desired, after)
     assert again.steps == ()
@@ -136,3 +147,25 @@ def test_planning_is_deterministic(
     first = plan(desired, observed)
     assert plan(desired, observed) == first
     assert plan(desired, replace(observed, images=tuple(shuffled))) == first
+
+
+@SETTINGS
+@given(first=desired_states(), second=desired_states(), cut=st.integers(0, 200))
+def test_an_apply_stopped_after_any_step_plans_only_changes_it_shows(
+    first: DesiredState, second: DesiredState, cut: int
+) -> None:
+    """After an apply stopped part-way (e.g. a failed final tag step), every step of the next
+    plan belongs to a change that is not a no-op, and that plan converges."""
+    before = _converged(first)
+    steps = plan(second, before).steps
+    if not steps:
+        return
+    stopped = apply_plan(before, steps[: cut % len(steps)]).observed()
+    result = plan(second, stopped)
+    if result.errors:
+        return
+    _assert_steps_are_changes(result)
+    after = apply_plan(stopped, result.steps).observed()
+    again = plan(second, after)
+    assert again.steps == ()
+    assert again.drift == ()

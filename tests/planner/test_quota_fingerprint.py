@@ -46,7 +46,7 @@ def test_fingerprint_names_what_changed_on_a_touched_image() -> None:
     assert fingerprint_changes(result.fingerprint, fingerprint(result.fingerprint, busy)) == []
     shared = edit(before, "image.web", shares=("100000000002", "100000000009"), family="x")
     assert fingerprint_changes(result.fingerprint, fingerprint(result.fingerprint, shared)) == [
-        f"{home.image_id} (ap-guangzhou): family, shares changed"
+        f"{home.image_id} (ap-guangzhou): family changed, now shared with 100000000009"
     ]
     gone = replace(before, images=())
     assert fingerprint_changes(result.fingerprint, fingerprint(result.fingerprint, gone)) == [

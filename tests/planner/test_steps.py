@@ -176,10 +176,10 @@ def test_replacement_deposes_the_old_generation_last() -> None:
 
 
 def test_tag_calls_carry_at_most_ten_tags_and_never_empty_lists() -> None:
-    tags = {f"k{i:02d}": "v" for i in range(15)}
+    tags = {f"k{i:02d}": "v" for i in range(14)}
     result = plan(state(image("web", tags=tags)), cloud())
     tag_steps = [s for s in result.steps if s.operation == "ModifyResourceTags"]
-    assert len(tag_steps) == 2  # 15 user + 5 ownership tags
+    assert len(tag_steps) == 2  # 14 user + 6 ownership tags (reconciler:source included)
     for step in tag_steps:
         assert 1 <= len(step.params.get("ReplaceTags", [])) <= 10
         assert "DeleteTags" not in step.params
@@ -203,6 +203,6 @@ def test_forget_strips_only_reconciler_keys_in_calls_of_ten() -> None:
     )
     result = plan(state(), noisy)
     untag = [s for s in result.steps if s.operation == "UnTagResources"]
-    assert [len(s.params["TagKeys"]) for s in untag] == [10, 3]
+    assert [len(s.params["TagKeys"]) for s in untag] == [10, 4]  # 6 ownership + 8 extra
     assert all(k.startswith("reconciler:") for s in untag for k in s.params["TagKeys"])
     assert replace(result, steps=()).summary["forget"] == 1

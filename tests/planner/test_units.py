@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model.desired import DeletionPolicy, Lifecycle
+from reconciler.model.desired import (
+    DeletionPolicy,
+    ImportSource,
+    InstanceSource,
+    Lifecycle,
+    SnapshotsSource,
+)
 from reconciler.model.observed import ObservedImage
 from reconciler.model.plan import Action, FieldDiff
 from reconciler.planner.applied import (
     TaggedLifecycle,
     applied_hash,
     applied_record,
+    changed_source_paths,
     lifecycle_tag,
     managed_tags,
     ownership_keys,
+    parse_source_tag,
+    source_tag,
 )
-from reconciler.planner.diff import choose_action, field_diffs, split_drift
+from reconciler.planner.diff import ABSENT, choose_action, field_diffs, split_drift
 from reconciler.planner.ownership import NameHolder, Ownership
 from reconciler.planner.targets import Address, parse_address
 
@@ -146,6 +155,71 @@ def test_split_drift_finds_a_share_made_outside() -> None:
     applied = applied_hash({"description": "d"})
     split = split_drift({"description": "d", "shares.9": True}, {"description": "d"}, applied)
     assert split.drifted == {"shares.9"}
+
+
+def test_split_drift_tries_alternatives_both_sides_lack() -> None:
+    # A share cancelled outside that the manifests no longer declare either.
+    applied = applied_hash({"description": "d", "shares.7": True})
+    split = split_drift(
+        {"description": "d"},
+        {"description": "d"},
+        applied,
+        alternatives={"shares.7": True, "shares.8": True},
+    )
+    assert (split.drifted, split.changed, split.applied) == (
+        {"shares.7"},
+        frozenset(),
+        {"description": "d", "shares.7": True},
+    )
+    # An ignored field of a removed document: the record did not have it.
+    ignored = split_drift(
+        {"description": "d", "family": "f"},
+        {"description": "d", "family": "f"},
+        applied_hash({"description": "d"}),
+        alternatives={"family": ABSENT},
+        declared=False,
+    )
+    assert ignored.drifted == {"family"}
+
+
+def test_split_drift_knows_the_record_of_an_interrupted_create() -> None:
+    # Tagged at its create; then shared, and stopped before its deprecation and final tag.
+    initial = {"description": "d", "deprecated": False}
+    live = {"description": "d", "deprecated": False, "shares.7": True}
+    desired = {"description": "d", "deprecated": True, "shares.7": True}
+    split = split_drift(live, desired, applied_hash(initial), initial=initial)
+    assert split.interrupted
+    assert (split.drifted, split.changed) == (frozenset(), {"deprecated"})
+    # The manifests' values are live, only the record is stale: an apply that did not finish.
+    stale = split_drift(desired, desired, "000000000000")
+    assert stale.interrupted
+    assert not stale.unknown
+    assert not split_drift(live, live, "000000000000", declared=False).interrupted
+
+
+def test_source_tag_names_the_changed_field_and_fits_a_tag_value() -> None:
+    source = InstanceSource(instance_id="ins-demo0001", data_disk_ids=("disk-a", "disk-b"))
+    tag = source_tag(source)
+    assert tag == "instance.dataDiskIds=disk-a+disk-b instance.id=ins-demo0001"
+    assert parse_source_tag(tag) == {
+        "instance.dataDiskIds": "disk-a+disk-b",
+        "instance.id": "ins-demo0001",
+    }
+    assert changed_source_paths(tag, source) == ()
+    moved = InstanceSource(instance_id="ins-demo0004", data_disk_ids=("disk-a", "disk-b"))
+    assert changed_source_paths(tag, moved) == ("source.instance.id",)
+    assert changed_source_paths(tag, SnapshotsSource(system="snap-1")) is None
+    url = "https://b.cos.ap-guangzhou.myqcloud.com/" + "x" * 400 + ".qcow2?sign=a&b=c"
+    imported = ImportSource(url=url, os_type="CentOS", os_version="7")
+    long_tag = source_tag(imported)
+    assert len(long_tag) <= 255
+    assert "(h:" in parse_source_tag(long_tag)["import.url"]
+    assert changed_source_paths(long_tag, imported) == ()
+    newer = ImportSource(url=url + "2", os_type="CentOS", os_version="8")
+    assert changed_source_paths(long_tag, newer) == (
+        "source.import.osVersion",
+        "source.import.url",
+    )
 
 
 def test_split_drift_without_applied_tag_is_all_change_and_unknown_when_unexplained() -> None:

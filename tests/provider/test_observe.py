@@ -86,6 +86,33 @@ def test_share_lists_are_read_only_for_the_stacks_own_images(
     assert [image.image_id for image in cloud.owned_by("prod")] == [mine]
 
 
+def test_share_lists_are_read_for_untagged_images_with_an_exact_desired_name(
+    provider: TencentCloudProvider, transport: RecordingTransport, clock: VirtualClock
+) -> None:
+    adoptable = make_image(provider, "web-1a2b3c4d")
+    near = make_image(provider, "web-1a2b3c4d-old")
+    other_stack = make_image(provider, "api-1a2b3c4d", stack="staging")
+    clock.advance(60)  # all NORMAL
+    for image_id in (adoptable, near, other_stack):
+        provider.run_step(
+            "ModifyImageSharePermission",
+            "cvm",
+            GZ,
+            {"ImageId": image_id, "AccountIds": ["100000000002"], "Permission": "SHARE"},
+        )
+    transport.calls.clear()
+    names = {"web-1a2b3c4d", "api-1a2b3c4d"}
+    cloud = observe(provider, [GZ], "prod", now=NOW, share_names_for=names)
+    shared_reads = [
+        p["ImageId"] for a, _, p in transport.calls if a == "DescribeImageSharePermission"
+    ]
+    assert shared_reads == [adoptable]
+    by_id = {image.image_id: image for image in cloud.images}
+    assert by_id[adoptable].shares == ("100000000002",)
+    assert by_id[near].shares is None
+    assert by_id[other_stack].shares is None
+
+
 def test_tags_that_appear_late_are_picked_up_on_the_next_observe(
     provider: TencentCloudProvider, clock: VirtualClock
 ) -> None:
