@@ -54,7 +54,7 @@ def _database_options(command: F) -> F:
 @contextmanager
 def _open_cloud(db: str | None, stack_dir: Path | None, path: Path | None) -> Iterator[Any]:
     from reconciler.cloudsim import CloudSim
-    from reconciler.cloudsim.store import SchemaVersionError
+    from reconciler.cloudsim.store import CloudDatabaseError
 
     try:
         location = resolve_cloud_db(stack_dir or path or Path("."), db)
@@ -62,7 +62,9 @@ def _open_cloud(db: str | None, stack_dir: Path | None, path: Path | None) -> It
         fail(error)
     try:
         sim = CloudSim(location)
-    except (sqlite3.Error, OSError, SchemaVersionError) as exc:
+    except CloudDatabaseError as exc:  # its message names the file and what to do
+        raise click.ClickException(str(exc)) from exc
+    except (sqlite3.Error, OSError) as exc:
         raise click.ClickException(f"{location}: cannot open the simulated cloud: {exc}") from exc
     try:
         yield sim

@@ -172,7 +172,7 @@ def test_an_unopenable_database_is_a_clear_error(
     (tmp_path / "dir.db").mkdir()
     code, _, err = run(capsys, "accounts", "--db", str(tmp_path / "dir.db"))
     assert code == 1
-    assert "cannot open the simulated cloud" in err
+    assert f"{tmp_path / 'dir.db'}: cannot use the simulated-cloud database" in err
 
 
 def test_faults_settings_add_and_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,3 +206,15 @@ def test_faults_settings_add_and_reset(tmp_path: Path, capsys: pytest.CaptureFix
     assert json.loads(out)["copy_tags_on_sync"] is True
     code, out, _ = run(capsys, "instances", "--format", "json", *db)
     assert len(json.loads(out)) == 4
+
+
+def test_a_file_that_is_not_a_database_is_named_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not an SQLite database\n" * 20)
+    code, _, err = run(capsys, "accounts", "--db", str(junk))
+    assert code == 1
+    assert f"{junk}: not a reconciler simulated-cloud database" in err
+    assert err.count(str(junk)) == 1
+    assert "Traceback" not in err

@@ -129,3 +129,36 @@ def test_stack_patterns_refuse_a_trailing_newline(
     assert [p.pointer for p in problems] == [pointer]
     assert problems[0].file == "stack.yaml"
     assert problems[0].line > 0
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "valid"),
+    [
+        ("127.0.0.1:9000", True),
+        ("localhost", True),
+        ("cvm.tencentcloudapi.com", True),
+        ("[::1]:9000", True),
+        ("http://127.0.0.1:9000", True),
+        ("127.0.0.1:65535", True),
+        ("127.0.0.1:1", True),
+        ("127.0.0.1:0", False),
+        ("127.0.0.1:65536", False),
+        ("127.0.0.1:99999", False),
+        ("127.0.0.1:09000", False),
+        ("ftp://127.0.0.1:9000", False),
+        ("127.0.0.1:9000/path", False),
+    ],
+)
+def test_stack_endpoint_is_host_and_a_real_port(tree: Tree, endpoint: str, valid: bool) -> None:
+    stack = STACK.replace(
+        "  regions: [ap-guangzhou",
+        f'  provider: {{type: tencentcloud, endpoint: "{endpoint}"}}\n  regions: [ap-guangzhou',
+    )
+    desired, problems = validate_path(tree({"stack.yaml": stack}))
+    if valid:
+        assert problems == []
+        assert desired is not None
+        assert desired.stack.provider.endpoint == endpoint
+    else:
+        assert [p.pointer for p in problems] == ["/spec/provider/endpoint"]
+        assert "port 1-65535" in problems[0].message
