@@ -81,6 +81,9 @@ def _title(plan: JSONObject) -> str:
         )
     elif changes or plan.get("steps"):
         lines.append(f"**{summary_line(plan.get('summary', {}))}**")
+    elif options.get("destroy"):
+        where = " at the targeted addresses" if options.get("targets") else ""
+        lines.append(f"**No changes.** Nothing to destroy: the stack owns no images{where}.")
     else:
         lines.append("**No changes.** The cloud matches the manifests.")
     facts = [

@@ -525,3 +525,11 @@ def test_creates_without_a_known_size_are_flagged_in_the_cost_section() -> None:
     created = change("image.web", "create", "declared", after={"imageName": "web"})
     text = render_markdown(plan_json([created], regions=[region_cost("ap-guangzhou", 0, 0)]))
     assert "_1 image to create without a known size" in text
+
+
+def test_destroy_with_nothing_owned_says_so() -> None:
+    plan = plan_json([])
+    plan["options"]["destroy"] = True
+    text = render_markdown(plan)
+    assert "**No changes.** Nothing to destroy: the stack owns no images." in text
+    assert "matches the manifests" not in text
