@@ -178,9 +178,7 @@ def add_image(
     drawn = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account,
             region=ctx.region,
-            kind="PRIVATE_IMAGE",
             name=name,
             description=description,
             source="CREATE_IMAGE",
@@ -190,7 +188,6 @@ def add_image(
             size=size,
             state="NORMAL",
             outcome="NORMAL",
-            started_at=ctx.now,
             ready_at=ctx.now,
             cloudinit=os_image.cloudinit,
         ),

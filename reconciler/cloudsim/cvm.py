@@ -169,9 +169,7 @@ def create_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     image_id = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account,
             region=ctx.region,
-            kind="PRIVATE_IMAGE",
             name=name,
             description=description,
             source="CREATE_IMAGE",
@@ -181,7 +179,6 @@ def create_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             size=disks[0]["size"],
             state="CREATING",
             outcome="CREATEFAILED" if failed else "NORMAL",
-            started_at=ctx.now,
             ready_at=ready_at,
             family=family,
         ),
@@ -359,36 +356,24 @@ def import_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
     windows = family_of_os == "Windows"
     size = 50 if windows else 20
     zone = zones(ctx.region)[0]
+    sizes = [("SYSTEM_DISK", size)] + [("DATA_DISK", 50) for _ in data_disks]
     bound = [
         snapshots.create(
             ctx,
             region=ctx.region,
             zone=zone,
             disk_id="",
-            usage="SYSTEM_DISK",
-            size=size,
+            usage=usage,
+            size=disk_size,
             name=f"Created by ImportImage {name}",
             ready_at=ready_at,
         )
-    ] + [
-        snapshots.create(
-            ctx,
-            region=ctx.region,
-            zone=zone,
-            disk_id="",
-            usage="DATA_DISK",
-            size=50,
-            name=f"Created by ImportImage {name}",
-            ready_at=ready_at,
-        )
-        for _ in data_disks
+        for usage, disk_size in sizes
     ]
     image_id = images.insert(
         ctx,
         NewImage(
-            owner=ctx.account,
             region=ctx.region,
-            kind="PRIVATE_IMAGE",
             name=name,
             description=description,
             source="EXTERNAL_IMPORT",
@@ -398,7 +383,6 @@ def import_image(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
             size=size,
             state="IMPORTING",
             outcome="IMPORTFAILED" if failed else "NORMAL",
-            started_at=ctx.now,
             ready_at=ready_at,
             license_type=license_type,
             boot_mode=boot_mode,
@@ -483,9 +467,7 @@ def sync_images(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
         copy_id = images.insert(
             ctx,
             NewImage(
-                owner=ctx.account,
                 region=region,
-                kind="PRIVATE_IMAGE",
                 name=name,
                 description=source["description"],
                 source=source["source"],
@@ -495,7 +477,6 @@ def sync_images(ctx: CallContext, params: dict[str, Any]) -> dict[str, Any]:
                 size=source["size"],
                 state="SYNCING",
                 outcome="NORMAL",
-                started_at=ctx.now,
                 ready_at=ready_at,
                 license_type=source["license_type"],
                 boot_mode=source["boot_mode"],

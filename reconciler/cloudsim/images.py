@@ -22,11 +22,10 @@ _FAMILY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,59}")
 
 @dataclass(frozen=True, slots=True)
 class NewImage:
-    """The attributes of an image being created (CreateImage, ImportImage, SyncImages, seeding)."""
+    """The attributes of a custom image being created (CreateImage, ImportImage, SyncImages, and
+    `add_image` of the administration); `insert` makes it the caller's, started now."""
 
-    owner: str
     region: str
-    kind: str
     name: str
     description: str
     source: str
@@ -36,7 +35,6 @@ class NewImage:
     size: int
     state: str
     outcome: str
-    started_at: float
     ready_at: float
     license_type: str = "TencentCloud"
     boot_mode: str = "Legacy BIOS"
@@ -56,7 +54,8 @@ def settle(db: sqlite3.Connection, now: float) -> None:
 
 
 def insert(ctx: CallContext, image: NewImage, snapshot_ids: Sequence[str]) -> str:
-    """Store a new image bound to its snapshots; returns its fresh ID."""
+    """Store a new custom image (PRIVATE_IMAGE) of the caller, started now, bound to its
+    snapshots; returns its fresh ID."""
     image_id = fresh_image_id(ctx)
     db = ctx.db
     db.execute(
@@ -64,9 +63,9 @@ def insert(ctx: CallContext, image: NewImage, snapshot_ids: Sequence[str]) -> st
         "?, ?)",
         (
             image_id,
-            image.owner,
+            ctx.account,
             image.region,
-            image.kind,
+            "PRIVATE_IMAGE",
             image.name,
             image.description,
             image.source,
@@ -76,14 +75,14 @@ def insert(ctx: CallContext, image: NewImage, snapshot_ids: Sequence[str]) -> st
             image.size,
             image.state,
             image.outcome,
-            image.started_at,
+            ctx.now,
             image.ready_at,
             ctx.now,
             image.license_type,
             image.boot_mode,
             image.family,
             int(image.deprecated),
-            image.creator or image.owner,
+            image.creator or ctx.account,
             int(image.cloudinit),
             image.copied_from,
         ),

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-REGIONS: tuple[str, ...] = (
-    "ap-bangkok",
-    "ap-beijing",
-    "ap-chengdu",
-    "ap-chongqing",
-    "ap-guangzhou",
-    "ap-guangzhou-open",
-    "ap-hongkong",
-    "ap-jakarta",
-    "ap-mumbai",
-    "ap-nanjing",
-    "ap-seoul",
-    "ap-shanghai",
-    "ap-shanghai-fsi",
-    "ap-shenzhen-fsi",
-    "ap-singapore",
-    "ap-tokyo",
-    "eu-frankfurt",
-    "eu-moscow",
-    "na-ashburn",
-    "na-siliconvalley",
-    "na-toronto",
-    "sa-saopaulo",
-)
-"""Every region ID of the Go SDK's `regions.go` (kept here: the simulated cloud imports no core)."""
+import json
+from importlib.resources import files
+
+REGIONS_FILE = "data/regions.json"
+"""The region list, as data shipped in the package: the core reads the same file (the simulated
+cloud imports no core)."""
+
+_REGION_DATA = json.loads(files("reconciler").joinpath(REGIONS_FILE).read_text(encoding="utf-8"))
+
+REGIONS: tuple[str, ...] = tuple(str(region["id"]) for region in _REGION_DATA["regions"])
+"""Every region ID of the Go SDK's `regions.go`."""
 
 MAINLAND: frozenset[str] = frozenset(
-    {
-        "ap-beijing",
-        "ap-chengdu",
-        "ap-chongqing",
-        "ap-guangzhou",
-        "ap-guangzhou-open",
-        "ap-nanjing",
-        "ap-shanghai",
-        "ap-shanghai-fsi",
-        "ap-shenzhen-fsi",
-    }
+    str(region["id"]) for region in _REGION_DATA["regions"] if region["mainland"]
 )
 """Regions in mainland China (for the optional mainland ↔ overseas copy restriction)."""
 

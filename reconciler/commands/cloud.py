@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -17,7 +18,6 @@ from reconciler.commands.errors import fail
 from reconciler.commands.lazy import LazyGroup
 from reconciler.errors import ReconcilerError
 
-F = TypeVar("F", bound=Callable[..., Any])
 API_VERSIONS = {"cvm": "2017-03-12", "tag": "2018-08-13", "cbs": "2017-03-12"}
 _FORMAT = click.option(
     "--format",
@@ -27,20 +27,64 @@ _FORMAT = click.option(
     show_default=True,
     help="Output format.",
 )
+_OWNER = click.option(
+    "--account", metavar="UIN", default=None, help="Owner (default: the own account)."
+)
+_PLATFORM = click.option(
+    "--platform",
+    default="TencentOS",
+    show_default=True,
+    help="TencentOS, CentOS, Ubuntu or Windows.",
+)
+_DATA_DISKS = click.option(
+    "--data-disk",
+    "data_disks",
+    type=int,
+    multiple=True,
+    metavar="GIB",
+    help="Add a data disk of this size (repeatable).",
+)
 
 
-def _database_options(command: F) -> F:
-    """`--db FILE`, `--stack-dir DIR` and an optional PATH naming the stack directory."""
-    command = click.argument(
-        "path", required=False, type=click.Path(file_okay=False, path_type=Path)
-    )(command)
-    command = click.option(
-        "--stack-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Stack directory whose local cloud to use (default: PATH or .).",
-    )(command)
-    return click.option(
+@dataclasses.dataclass(frozen=True, slots=True)
+class _CloudDatabase:
+    """The simulated cloud's database as `--db FILE`, `--stack-dir DIR` and PATH name it."""
+
+    db: str | None
+    stack_dir: Path | None
+    path: Path | None
+
+    @contextmanager
+    def open(self) -> Iterator[Any]:
+        """The simulated cloud, closed on exit; its problems become click errors."""
+        from reconciler.cloudsim import CloudSim
+        from reconciler.cloudsim.store import CloudDatabaseError
+
+        try:
+            location = resolve_cloud_db(self.stack_dir or self.path or Path("."), self.db)
+        except ReconcilerError as error:  # the Stack's manifests do not load: every located problem
+            fail(error)
+        try:
+            sim = CloudSim(location)
+        except CloudDatabaseError as exc:  # its message names the file and what to do
+            raise click.ClickException(str(exc)) from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise click.ClickException(
+                f"{location}: cannot open the simulated cloud: {exc}"
+            ) from exc
+        try:
+            yield sim
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        finally:
+            sim.close()
+
+
+def _database_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--db FILE`, `--stack-dir DIR` and an optional PATH naming the stack directory, given to
+    `command` as one `database: _CloudDatabase`."""
+
+    @click.option(
         "--db",
         "db",
         metavar="FILE",
@@ -48,30 +92,21 @@ def _database_options(command: F) -> F:
         default=None,
         help="The simulated cloud's database (default: $RECONCILER_CLOUD_DB, the Stack's "
         "spec.provider.path, or <stack dir>/.reconciler/cloud.db).",
-    )(command)
+    )
+    @click.option(
+        "--stack-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Stack directory whose local cloud to use (default: PATH or .).",
+    )
+    @click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+    @functools.wraps(command)
+    def with_database(
+        *, db: str | None, stack_dir: Path | None, path: Path | None, **options: Any
+    ) -> None:
+        command(database=_CloudDatabase(db, stack_dir, path), **options)
 
-
-@contextmanager
-def _open_cloud(db: str | None, stack_dir: Path | None, path: Path | None) -> Iterator[Any]:
-    from reconciler.cloudsim import CloudSim
-    from reconciler.cloudsim.store import CloudDatabaseError
-
-    try:
-        location = resolve_cloud_db(stack_dir or path or Path("."), db)
-    except ReconcilerError as error:  # the Stack's manifests do not load: every located problem
-        fail(error)
-    try:
-        sim = CloudSim(location)
-    except CloudDatabaseError as exc:  # its message names the file and what to do
-        raise click.ClickException(str(exc)) from exc
-    except (sqlite3.Error, OSError) as exc:
-        raise click.ClickException(f"{location}: cannot open the simulated cloud: {exc}") from exc
-    try:
-        yield sim
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        sim.close()
+    return with_database
 
 
 def _emit(output_format: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
@@ -98,6 +133,14 @@ def _cell(row: dict[str, Any], column: str) -> str:
     return str(value)
 
 
+def _result(output_format: str, result: dict[str, Any], text: str) -> None:
+    """Print a command's outcome: `result` as a JSON object, or `text`."""
+    if output_format == "json":
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        click.echo(text)
+
+
 @click.group(cls=LazyGroup, lazy={"serve": "reconciler.commands.serve:serve"})
 def cloud() -> None:
     """Administer the local simulated Tencent Cloud (inventory, faults, settings, raw calls)."""
@@ -107,16 +150,9 @@ def cloud() -> None:
 @click.option("--account", metavar="UIN", default=None, help="Only this account's instances.")
 @_FORMAT
 @_database_options
-def instances(
-    *,
-    account: str | None,
-    output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
-) -> None:
+def instances(*, account: str | None, output_format: str, database: _CloudDatabase) -> None:
     """List the instances (sources of CreateImage) with their disks."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         rows = sim.instances(account)
     for row in rows:
         row["DataDiskIds"] = [disk["DiskId"] for disk in row["DataDisks"]]
@@ -138,11 +174,9 @@ def instances(
 @cloud.command()
 @_FORMAT
 @_database_options
-def accounts(
-    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
-) -> None:
+def accounts(*, output_format: str, database: _CloudDatabase) -> None:
     """List the accounts with their demo SecretId/SecretKey (shown on purpose)."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         rows = [
             {
                 "Uin": a.uin,
@@ -167,12 +201,10 @@ def images(
     account: str | None,
     include_public: bool,
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """List the images an account sees (its own and shared to it; --public adds public ones)."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         rows = sim.images(region, account, include_public=include_public)
     for row in rows:
         row["TagList"] = [f"{tag['Key']}={tag['Value']}" for tag in row["Tags"]]
@@ -195,21 +227,9 @@ def images(
 @cloud.command("add-instance")
 @click.option("--region", required=True, help="Region of the instance.")
 @click.option("--zone", default=None, help="Availability zone (default: the region's first).")
-@click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
-@click.option(
-    "--platform",
-    default="TencentOS",
-    show_default=True,
-    help="TencentOS, CentOS, Ubuntu or Windows.",
-)
-@click.option(
-    "--data-disk",
-    "data_disks",
-    type=int,
-    multiple=True,
-    metavar="GIB",
-    help="Add a data disk of this size (repeatable).",
-)
+@_OWNER
+@_PLATFORM
+@_DATA_DISKS
 @_FORMAT
 @_database_options
 def add_instance(
@@ -220,17 +240,12 @@ def add_instance(
     platform: str,
     data_disks: tuple[int, ...],
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Create a running instance (each disk gets a snapshot)."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         row = sim.add_instance(region, zone, account, platform=platform, data_disk_sizes=data_disks)
-    if output_format == "json":
-        click.echo(json.dumps(row, indent=2, ensure_ascii=False))
-    else:
-        click.echo(f"{row['InstanceId']} in {row['Placement']['Zone']}")
+    _result(output_format, row, f"{row['InstanceId']} in {row['Placement']['Zone']}")
 
 
 @cloud.command("add-image")
@@ -245,24 +260,12 @@ def add_instance(
     "--name", default=None, help="Image name, unique in the region (default: image-<id suffix>)."
 )
 @click.option("--description", default="", help="Image description.")
-@click.option("--account", metavar="UIN", default=None, help="Owner (default: the own account).")
-@click.option(
-    "--platform",
-    default="TencentOS",
-    show_default=True,
-    help="TencentOS, CentOS, Ubuntu or Windows.",
-)
+@_OWNER
+@_PLATFORM
 @click.option(
     "--size", type=int, default=50, show_default=True, metavar="GIB", help="System disk size."
 )
-@click.option(
-    "--data-disk",
-    "data_disks",
-    type=int,
-    multiple=True,
-    metavar="GIB",
-    help="Add a data disk of this size (repeatable).",
-)
+@_DATA_DISKS
 @_FORMAT
 @_database_options
 def add_image(
@@ -276,13 +279,11 @@ def add_image(
     size: int,
     data_disks: tuple[int, ...],
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Create a NORMAL custom image as if built outside the stack (e.g. by Packer), with a
     snapshot of each disk."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         row = sim.add_image(
             region,
             image_id=image_id,
@@ -293,26 +294,16 @@ def add_image(
             size_gb=size,
             data_disk_sizes=data_disks,
         )
-    if output_format == "json":
-        click.echo(json.dumps(row, indent=2, ensure_ascii=False))
-    else:
-        click.echo(f"{row['ImageId']} ({row['ImageName']}) in {row['Region']}")
+    _result(output_format, row, f"{row['ImageId']} ({row['ImageName']}) in {row['Region']}")
 
 
 @cloud.command("add-account")
 @click.option("--uin", default=None, help="Account ID (default: the next free one).")
 @_FORMAT
 @_database_options
-def add_account(
-    *,
-    uin: str | None,
-    output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
-) -> None:
+def add_account(*, uin: str | None, output_format: str, database: _CloudDatabase) -> None:
     """Create an account with fresh credentials."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         account = sim.add_account(uin)
     row = {"Uin": account.uin, "SecretId": account.secret_id, "SecretKey": account.secret_key}
     _emit(output_format, [row], ["Uin", "SecretId", "SecretKey"])
@@ -322,16 +313,9 @@ def add_account(
 @click.option("--settings", "with_settings", is_flag=True, help="Also restore default settings.")
 @_FORMAT
 @_database_options
-def reset(
-    *,
-    with_settings: bool,
-    output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
-) -> None:
+def reset(*, with_settings: bool, output_format: str, database: _CloudDatabase) -> None:
     """Restore the pinned demo inventory and remove every fault (settings kept)."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         sim.reset(settings=with_settings)
         location = sim.path
     _result(
@@ -339,14 +323,6 @@ def reset(
         {"Database": location, "Inventory": "demo", "Faults": [], "SettingsReset": with_settings},
         f"Reset the simulated cloud in {location}.",
     )
-
-
-def _result(output_format: str, result: dict[str, Any], text: str) -> None:
-    """Print a command's outcome: `result` as a JSON object, or one line of `text`."""
-    if output_format == "json":
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        click.echo(text)
 
 
 @cloud.command("settings")
@@ -363,9 +339,7 @@ def settings_command(
     *,
     assignments: tuple[str, ...],
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Show (and with --set change) timings, failure probabilities, quotas and options."""
     from reconciler.cloudsim.settings import parse_setting
@@ -379,14 +353,14 @@ def settings_command(
             changes[name.strip()] = parse_setting(name.strip(), text)
         except ValueError as exc:
             raise click.UsageError(f"--set {assignment!r}: {exc}") from exc
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         current = sim.update_settings(**changes) if changes else sim.settings()
     values = dataclasses.asdict(current)
-    if output_format == "json":
-        click.echo(json.dumps(values, indent=2))
-    else:
-        for name, value in values.items():
-            click.echo(f"{name} = {json.dumps(value)}")
+    _result(
+        output_format,
+        values,
+        "\n".join(f"{name} = {json.dumps(value)}" for name, value in values.items()),
+    )
 
 
 @cloud.group()
@@ -397,11 +371,9 @@ def faults() -> None:
 @faults.command("list")
 @_FORMAT
 @_database_options
-def faults_list(
-    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
-) -> None:
+def faults_list(*, output_format: str, database: _CloudDatabase) -> None:
     """Show the faults, throttles and latencies in force."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         config = sim.faults()
     rows = [
         {
@@ -452,9 +424,7 @@ def faults_set(
     count: int | None,
     message: str | None,
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Make ACTION fail with --code (always, with --probability, or for the next --count calls).
 
@@ -462,7 +432,7 @@ def faults_set(
     """
     if probability is not None and count is not None:
         raise click.UsageError("give --probability or --count, not both")
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         sim.set_fault(action, code, probability, count, message=message)
         fault = next(f for f in sim.faults().faults if f.action == action)
     _result(
@@ -495,12 +465,10 @@ def faults_throttle(
     action: str,
     rate: float,
     output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Answer RequestLimitExceeded when ACTION (or `*`) is called faster than --rate per second."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         sim.set_throttle(action, rate)
     _result(
         output_format,
@@ -511,41 +479,22 @@ def faults_throttle(
 
 @faults.command("latency")
 @click.argument("action")
-@click.option(
-    "--ms",
-    type=int,
-    required=True,
-    help="Added milliseconds (0 to 600000).",
-)
+@click.option("--ms", type=int, required=True, help="Added milliseconds (0 to 600000).")
 @_FORMAT
 @_database_options
-def faults_latency(
-    *,
-    action: str,
-    ms: int,
-    output_format: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
-) -> None:
+def faults_latency(*, action: str, ms: int, output_format: str, database: _CloudDatabase) -> None:
     """Add --ms milliseconds to every call of ACTION (or `*`)."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         sim.set_latency(action, ms)
-    _result(
-        output_format,
-        {"Action": action, "Kind": "latency", "Ms": ms},
-        f"{action}: +{ms} ms.",
-    )
+    _result(output_format, {"Action": action, "Kind": "latency", "Ms": ms}, f"{action}: +{ms} ms.")
 
 
 @faults.command("clear")
 @_FORMAT
 @_database_options
-def faults_clear(
-    *, output_format: str, db: str | None, stack_dir: Path | None, path: Path | None
-) -> None:
+def faults_clear(*, output_format: str, database: _CloudDatabase) -> None:
     """Remove every fault, throttle and latency."""
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         sim.clear_faults()
     _result(output_format, {"Faults": [], "Throttles": [], "Latencies": []}, "No faults.")
 
@@ -576,13 +525,11 @@ def call(
     service: str,
     account: str | None,
     params_text: str,
-    db: str | None,
-    stack_dir: Path | None,
-    path: Path | None,
+    database: _CloudDatabase,
 ) -> None:
     """Send one API request as an account and print the JSON response (exit 1 on an error)."""
     params = _parse_params(params_text)
-    with _open_cloud(db, stack_dir, path) as sim:
+    with database.open() as sim:
         response = sim.handle(
             account=account or sim.own_account,
             service=service,

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-REGIONS: tuple[str, ...] = (
-    "ap-bangkok",
-    "ap-beijing",
-    "ap-chengdu",
-    "ap-chongqing",
-    "ap-guangzhou",
-    "ap-guangzhou-open",
-    "ap-hongkong",
-    "ap-jakarta",
-    "ap-mumbai",
-    "ap-nanjing",
-    "ap-seoul",
-    "ap-shanghai",
-    "ap-shanghai-fsi",
-    "ap-shenzhen-fsi",
-    "ap-singapore",
-    "ap-tokyo",
-    "eu-frankfurt",
-    "eu-moscow",
-    "na-ashburn",
-    "na-siliconvalley",
-    "na-toronto",
-    "sa-saopaulo",
-)
+import json
+from importlib.resources import files
+
+REGIONS_FILE = "data/regions.json"
+"""The region list, as data shipped in the package (the simulated cloud reads it too)."""
+
+_REGION_DATA = json.loads(files("reconciler").joinpath(REGIONS_FILE).read_text(encoding="utf-8"))
+
+REGIONS: tuple[str, ...] = tuple(str(region["id"]) for region in _REGION_DATA["regions"])
 """Every region ID of the Go SDK's `regions.go` (the same list as Packer's `ValidRegions`)."""
 
 MAINLAND: frozenset[str] = frozenset(
-    {
-        "ap-beijing",
-        "ap-chengdu",
-        "ap-chongqing",
-        "ap-guangzhou",
-        "ap-guangzhou-open",
-        "ap-nanjing",
-        "ap-shanghai",
-        "ap-shanghai-fsi",
-        "ap-shenzhen-fsi",
-    }
+    str(region["id"]) for region in _REGION_DATA["regions"] if region["mainland"]
 )
 """Regions in mainland China (ap-hongkong is not: it is priced like overseas)."""
 

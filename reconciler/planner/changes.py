@@ -141,6 +141,44 @@ def _record_view(
     }
 
 
+def _live_record(
+    image: ObservedImage,
+    *,
+    name_managed: bool,
+    copies: Iterable[str] = (),
+    ignore_changes: Iterable[str] = (),
+) -> AppliedRecord:
+    """The applied record of what is live on `image` (with these copy regions);
+    `name_managed=False` leaves the name out, as an unmanaged name is."""
+    return applied_record(
+        name=image.name if name_managed else None,
+        description=image.description,
+        family=image.family,
+        deprecated=image.deprecated,
+        user_tags=image.user_tags,
+        shares=image.shares or (),
+        copies=copies,
+        ignore_changes=ignore_changes,
+    )
+
+
+def _declared_record(
+    image: DesiredImage, *, name: str | None, shares: Iterable[str], copies: Iterable[str]
+) -> AppliedRecord:
+    """The applied record an image of the Image `image` should have, named `name` (None: the
+    name is unmanaged), with these shares and copy regions, less its `ignoreChanges`."""
+    return applied_record(
+        name=name,
+        description=image.description,
+        family=image.family,
+        deprecated=image.deprecated,
+        user_tags=image.tags,
+        shares=shares,
+        copies=copies,
+        ignore_changes=image.lifecycle.ignore_changes,
+    )
+
+
 @dataclass(slots=True)
 class _Collector:
     """Mutable accumulators of one diff run (the result is frozen in `ChangeSet`)."""
@@ -209,12 +247,7 @@ class ChangePlanner:
                 continue
             if in_scope(self.scope, address):
                 self.out.retirements += self._retire_address(
-                    address,
-                    self.ownership.at(address),
-                    lifecycle=None,
-                    ref=None,
-                    why="",
-                    declared=None,
+                    address, self.ownership.at(address), why="", declared=None
                 )
         self._remaining_drift()
         out = self.out
@@ -337,15 +370,8 @@ class ChangePlanner:
             # No manifest: the stack's values are unknown. The record is the live one, where
             # any field may have been ignored (or the name unmanaged) and any share or copy
             # may have changed outside; an unexplained hash is drift of unknown fields.
-            live = applied_record(
-                name=image.name,
-                description=image.description,
-                family=image.family,
-                deprecated=image.deprecated,
-                user_tags=image.user_tags,
-                shares=image.shares or (),
-                copies=copies,
-            )
+            name, suffixed = parsed.name, True
+            live = _live_record(image, name_managed=True, copies=copies)
             # Likeliest first: an unmanaged name, shares made outside, shares cancelled or
             # copies deleted outside, then ignored fields.
             alternatives: dict[str, JSONValue] = {"imageName": ABSENT}
@@ -361,62 +387,43 @@ class ChangePlanner:
             )
             ignored = frozenset(k for k in split.drifted if _is_field(k))
             split = replace(split, drifted=split.drifted - ignored)
-            if deleting:
-                split = _own_cancel(split, live)
-            self._report_drift(
-                name=parsed.name,
-                address=address,
-                image=image,
-                live=live,
-                split=split,
-                ref=ref,
-            )
-            return split
-        ignore = declared.lifecycle.ignore_changes
-        if isinstance(declared.source, ExistingSource):
-            name = declared.cloud_name if is_home else image.name
         else:
-            tag = generation_tag(image)
-            name = name_with_generation(base_name(declared), tag) if tag else image.name
-        live = applied_record(
-            name=image.name if name is not None else None,
-            description=image.description,
-            family=image.family,
-            deprecated=image.deprecated,
-            user_tags=image.user_tags,
-            shares=image.shares or (),
-            copies=copies,
-            ignore_changes=ignore,
-        )
-        reference = applied_record(
-            name=name,
-            description=declared.description,
-            family=declared.family,
-            deprecated=declared.deprecated,
-            user_tags=declared.tags,
-            shares=[s.account for s in self.desired.shares_of(declared.name, image.region)],
-            copies=[c.region for c in self.desired.copies_of(declared.name)] if is_home else [],
-            ignore_changes=ignore,
-        )
-        split = split_drift(
-            live,
-            reference,
-            image.tags.get(TAG_APPLIED),
-            alternatives=self._alternatives(
-                declared.name, image, is_home=is_home, live=live, reference=reference, ignore=ignore
-            ),
-            initial=initial_record(reference, is_home=is_home),
-        )
+            name = declared.name
+            suffixed = not (is_home and isinstance(declared.source, ExistingSource))
+            ignore = declared.lifecycle.ignore_changes
+            if isinstance(declared.source, ExistingSource):
+                cloud_name = declared.cloud_name if is_home else image.name
+            else:
+                tag = generation_tag(image)
+                cloud_name = name_with_generation(base_name(declared), tag) if tag else image.name
+            live = _live_record(
+                image, name_managed=cloud_name is not None, copies=copies, ignore_changes=ignore
+            )
+            reference = _declared_record(
+                declared,
+                name=cloud_name,
+                shares=[s.account for s in self.desired.shares_of(name, image.region)],
+                copies=[c.region for c in self.desired.copies_of(name)] if is_home else [],
+            )
+            split = split_drift(
+                live,
+                reference,
+                image.tags.get(TAG_APPLIED),
+                alternatives=self._alternatives(
+                    name, image, is_home=is_home, live=live, reference=reference, ignore=ignore
+                ),
+                initial=initial_record(reference, is_home=is_home),
+            )
         if deleting:
             split = _own_cancel(split, live)
         self._report_drift(
-            name=declared.name,
+            name=name,
             address=address,
             image=image,
             live=live,
             split=split,
             ref=ref,
-            suffixed=not (is_home and isinstance(declared.source, ExistingSource)),
+            suffixed=suffixed,
         )
         return split
 
@@ -505,14 +512,8 @@ class ChangePlanner:
             if (address == home or address.startswith(home + "@")) and in_scope(
                 self.scope, address
             ):
-                images = self.ownership.at(address)
                 self.out.retirements += self._retire_address(
-                    address,
-                    images,
-                    lifecycle=image.lifecycle,
-                    ref=image.source_ref,
-                    why="--destroy",
-                    declared=image,
+                    address, self.ownership.at(address), why="--destroy", declared=image
                 )
 
     def _retire_address(
@@ -520,20 +521,21 @@ class ChangePlanner:
         address: str,
         images: tuple[ObservedImage, ...],
         *,
-        lifecycle: Lifecycle | None,
-        ref: SourceRef | None,
         why: str,
         declared: DesiredImage | None,
     ) -> list[Retirement]:
-        """Delete or forget every image of an address; protect → a plan error."""
+        """Delete or forget every image of an address; protect → a plan error. The lifecycle is
+        the declared Image's, else the one recorded in the images' reconciler:lifecycle tag."""
         if not images:
             return []
-        if lifecycle is not None:
-            flags = TaggedLifecycle.of(lifecycle)
+        if declared is not None:
+            flags = TaggedLifecycle.of(declared.lifecycle)
             origin = "lifecycle.protect"
+            ref: SourceRef | None = declared.source_ref
         else:
             flags = TaggedLifecycle.parse(images[0].tags.get(TAG_LIFECYCLE))
             origin = "lifecycle.protect (recorded in its reconciler:lifecycle tag)"
+            ref = None
         for image in images:
             self._check_drift(address, image, declared, ref, deleting=not flags.retain)
         where = _where(address, ref)
@@ -670,12 +672,7 @@ class ChangePlanner:
             owned = self.ownership.at(address)
             if region not in declared_regions:
                 removed += self._retire_address(
-                    address,
-                    owned,
-                    lifecycle=image.lifecycle,
-                    ref=image.source_ref,
-                    why="copy region removed",
-                    declared=image,
+                    address, owned, why="copy region removed", declared=image
                 )
                 continue
             if resolved.copy_name is None or (home_out is None and home_live is None):
@@ -922,16 +919,7 @@ class ChangePlanner:
             )
             current = None
         accounts = self._scoped_accounts(image.name, region, current)
-        desired_record = applied_record(
-            name=name,
-            description=image.description,
-            family=image.family,
-            deprecated=image.deprecated,
-            user_tags=image.tags,
-            shares=accounts,
-            copies=desired_copies,
-            ignore_changes=ignore,
-        )
+        desired_record = _declared_record(image, name=name, shares=accounts, copies=desired_copies)
         final_applied = applied_hash(desired_record)
         # Home images this stack makes record their source, so a replacement can name the
         # field that forces it; images made before that tag existed are not re-tagged for it.
@@ -973,15 +961,8 @@ class ChangePlanner:
                 )
         else:
             owned = self.ownership.owns(current)
-            live_record = applied_record(
-                name=current.name if name is not None else None,
-                description=current.description,
-                family=current.family,
-                deprecated=current.deprecated,
-                user_tags=current.user_tags,
-                shares=current.shares or (),
-                copies=live_copies,
-                ignore_changes=ignore,
+            live_record = _live_record(
+                current, name_managed=name is not None, copies=live_copies, ignore_changes=ignore
             )
             if owned:
                 split = split_drift(
@@ -1127,14 +1108,12 @@ class ChangePlanner:
         if not deposed:
             return name_diffs(field_diffs({}, fields), suffixed=suffixed)
         old = deposed[0]
-        before = applied_record(
-            name=old.name if resolved.home_name is not None else None,
-            description=old.description,
-            family=old.family,
-            deprecated=old.deprecated,
-            user_tags=old.user_tags,
+        live = _live_record(
+            old,
+            name_managed=resolved.home_name is not None,
             ignore_changes=resolved.desired.lifecycle.ignore_changes,
         )
+        before = {k: v for k, v in live.items() if _is_field(k)}
         moved = (FieldDiff("region", old.region, region),) if old.region != region else ()
         sources: tuple[FieldDiff, ...] = ()
         if is_home:

@@ -18,8 +18,7 @@ from reconciler.engine.settings import ExecutorSettings, RetryPolicy, WaitTimeou
 from reconciler.errors import PlanError, ProviderError
 from reconciler.model.plan import Step, StepRef
 from reconciler.provider.tencent import TencentCloudProvider
-
-from .conftest import RecordingTransport
+from tests.conftest import RecordingTransport
 
 GZ = "ap-guangzhou"
 SH = "ap-shanghai"

@@ -11,8 +11,7 @@ from reconciler.engine.clock import VirtualClock
 from reconciler.errors import TransientError
 from reconciler.provider.observe import observe, observe_source_sizes
 from reconciler.provider.tencent import TencentCloudProvider
-
-from .conftest import RecordingTransport
+from tests.conftest import RecordingTransport
 
 GZ = "ap-guangzhou"
 SH = "ap-shanghai"

@@ -10,8 +10,7 @@ from reconciler.errors import AlreadyExistsError, InvalidRequestError, Throttled
 from reconciler.provider.local import LocalTransport
 from reconciler.provider.ratelimit import RateLimiter
 from reconciler.provider.tencent import TencentCloudProvider, image_resource_name
-
-from .conftest import RecordingTransport
+from tests.conftest import RecordingTransport
 
 GZ = "ap-guangzhou"
 SH = "ap-shanghai"

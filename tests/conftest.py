@@ -1,4 +1,5 @@
-"""Fixtures: a fresh simulated cloud on a virtual clock, and the provider over it."""
+"""Fixtures of every test folder: a fresh simulated cloud on a virtual clock, and the provider
+over it (a folder's own conftest may override them)."""
 
 from __future__ import annotations
 
