@@ -17,6 +17,7 @@ from pathlib import Path
 from reconciler.engine.clock import Clock, SystemClock
 from reconciler.engine.hooks import Hook, NullHook
 from reconciler.engine.result import ApplyResult
+from reconciler.engine.retry import Retry
 from reconciler.engine.settings import ExecutorSettings
 from reconciler.errors import PlanError, StalePlanError, UsageError
 from reconciler.model.desired import (
@@ -26,6 +27,7 @@ from reconciler.model.desired import (
     InstanceSource,
     SnapshotsSource,
 )
+from reconciler.model.generation import NAME_SUFFIX_LENGTH
 from reconciler.model.observed import TAG_GENERATION, ObservedCloud
 from reconciler.model.plan import Plan, PlanOptions
 from reconciler.model.regions import REGIONS
@@ -104,19 +106,32 @@ def open_provider(
         provider.close()
 
 
+def reads_retry(runtime: Runtime) -> Retry:
+    """How reads of the cloud are retried: the executor's policy, on the runtime's clock."""
+    from reconciler.engine.retry import Retrier
+
+    return Retrier(policy=runtime.settings.retry, clock=runtime.clock)
+
+
 def observe_cloud(
     provider: TencentCloudProvider,
     desired: DesiredState,
     now: datetime,
     *,
     source_sizes: bool = True,
+    retry: Retry | None = None,
 ) -> ObservedCloud:
     """Every PRIVATE_IMAGE of the account in every region, classified for this stack.
 
     `source_sizes`: also read the disk sizes of the instances and snapshots the images are made
-    from (for the plan's cost estimate; applying a saved plan and `output` don't need them).
+    from (for the plan's cost estimate and the check that they exist; applying a saved plan and
+    `output` don't need them). `retry`: how transient errors of the reads are retried (default:
+    the default policy on the system clock).
     """
-    from reconciler.provider.observe import observe, observe_source_sizes
+    from reconciler.engine.retry import Retrier
+    from reconciler.provider.observe import observe, observe_sources
+
+    retry = retry or Retrier()
 
     adopting = {
         image.source.image_id
@@ -133,6 +148,10 @@ def observe_cloud(
         now=now,
         share_lists_for=adopting,
         share_names_for=names,
+        share_suffixes_for={
+            "-" + image.generation[:NAME_SUFFIX_LENGTH] for image in desired.images
+        },
+        retry=retry,
     )
     if not source_sizes:
         return observed
@@ -144,8 +163,10 @@ def observe_cloud(
             instances[image.region].add(source.instance_id)
         elif isinstance(source, SnapshotsSource):
             snapshots[image.region].update((source.system, *source.data))
-    sizes = observe_source_sizes(provider, instances=instances, snapshots=snapshots)
-    return dataclasses.replace(observed, source_sizes=sizes)
+    sources = observe_sources(provider, instances=instances, snapshots=snapshots, retry=retry)
+    return dataclasses.replace(
+        observed, source_sizes=sources.sizes, missing_sources=sources.missing
+    )
 
 
 def plan_from(
@@ -184,7 +205,7 @@ def plan_and_observation(
     desired = load(path)
     moment = _utc_now(runtime, now)
     with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment)
+        observed = observe_cloud(provider, desired, moment, retry=reads_retry(runtime))
     made = plan_from(desired, observed, options, moment)
     return dataclasses.replace(made, path=recorded_path(path)), observed
 
@@ -292,7 +313,9 @@ def apply_plan(
     with open_provider(desired, path, runtime) as provider:
         if observed is None:
             moment = _utc_now(runtime, None)
-            observed = observe_cloud(provider, desired, moment, source_sizes=False)
+            observed = observe_cloud(
+                provider, desired, moment, source_sizes=False, retry=reads_retry(runtime)
+            )
         check_ownership(plan, desired, observed)
         return _execute_locked(
             plan,
@@ -350,7 +373,9 @@ def apply_planfile(
     desired = load_for_plan(plan, path)
     moment = _utc_now(runtime, now)
     with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment, source_sizes=False)
+        observed = observe_cloud(
+            provider, desired, moment, source_sizes=False, retry=reads_retry(runtime)
+        )
         reasons = stale_reasons(plan, observed, moment)
         if reasons:
             raise StalePlanError("\n".join([*(f"  {r}" for r in reasons), "Make a new plan."]))
@@ -372,7 +397,9 @@ def output(path: Path, *, runtime: Runtime | None = None) -> list[ImageOutput]:
     desired = load(path)
     moment = _utc_now(runtime, None)
     with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment, source_sizes=False)
+        observed = observe_cloud(
+            provider, desired, moment, source_sizes=False, retry=reads_retry(runtime)
+        )
     return sorted(
         (
             ImageOutput(

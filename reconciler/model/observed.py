@@ -109,6 +109,9 @@ class ObservedCloud:
     """Disk sizes (GiB) of the sources the desired images name, by ID: `ins-…` → the instance's
     system disk, `disk-…` → one of its data disks, `snap-…` → the snapshot's disk. An ID that
     is absent has no known size (not found, or not readable); only the cost estimate uses them."""
+    missing_sources: frozenset[str] = frozenset()
+    """Instance and snapshot IDs of the desired sources that are definitely not in their image's
+    home region (the read succeeded without them); a read that failed leaves its IDs out."""
 
     def in_region(self, region: str) -> tuple[ObservedImage, ...]:
         return tuple(i for i in self.images if i.region == region)

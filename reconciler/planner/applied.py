@@ -30,16 +30,23 @@ replacement can name the source field that changed; see docs/decisions (source t
 APPLIED_HASH_LENGTH = 12
 KEEP_SNAPSHOTS_FLAG = "keep-snapshots"
 """Lifecycle flag for `deleteSnapshots: false`, so a removed document still keeps its snapshots."""
+USER_SNAPSHOTS_FLAG = "user-snapshots"
+"""Lifecycle flag of a home image made from `source.snapshots`: the snapshots it is bound to are
+the user's (CreateImage binds them, it makes none), so they are never deleted with it, whatever
+`deleteSnapshots` says and also once its document is removed."""
 
 AppliedRecord = dict[str, JSONValue]
 """Flat `{spec path: value}` of what the stack sets on one image; keys are FieldDiff paths."""
 
 
-def lifecycle_tag(lifecycle: Lifecycle) -> str:
-    """The `reconciler:lifecycle` value: `protect`, `retain`, `keep-snapshots`, comma-joined."""
+def lifecycle_tag(lifecycle: Lifecycle, *, user_snapshots: bool = False) -> str:
+    """The `reconciler:lifecycle` value: `protect`, `retain`, `keep-snapshots`, `user-snapshots`
+    (a home image made from `source.snapshots`), comma-joined."""
     flags = [flag for flag in lifecycle.flags.split(",") if flag]
     if not lifecycle.delete_snapshots:
         flags.append(KEEP_SNAPSHOTS_FLAG)
+    if user_snapshots:
+        flags.append(USER_SNAPSHOTS_FLAG)
     return ",".join(flags)
 
 
@@ -50,6 +57,8 @@ class TaggedLifecycle:
     protect: bool
     retain: bool
     delete_snapshots: bool
+    user_snapshots: bool = False
+    """The image is bound to the user's own snapshots (`source.snapshots`): never delete them."""
 
     @classmethod
     def parse(cls, value: str | None) -> TaggedLifecycle:
@@ -58,6 +67,7 @@ class TaggedLifecycle:
             protect="protect" in flags,
             retain="retain" in flags,
             delete_snapshots=KEEP_SNAPSHOTS_FLAG not in flags,
+            user_snapshots=USER_SNAPSHOTS_FLAG in flags,
         )
 
     @classmethod
@@ -122,22 +132,36 @@ def managed_tags(
     revision: int,
     user_tags: Mapping[str, str],
     source: str | None = None,
+    user_snapshots: bool = False,
 ) -> dict[str, str]:
     """Every tag a managed image carries: the user's plus the `reconciler:*` ownership tags.
 
-    `source`: the `reconciler:source` value (home images this stack makes), else no such tag.
+    `source`: the `reconciler:source` value (home images this stack makes), else no such tag;
+    `user_snapshots`: the image is bound to the user's snapshots (a home made from snapshots).
     """
     tags = {key: value for key, value in user_tags.items() if not key.startswith(TAG_PREFIX)}
     tags[TAG_STACK] = stack
     tags[TAG_ADDRESS] = address
     tags[TAG_GENERATION] = generation[:GENERATION_TAG_LENGTH]
-    tags[TAG_LIFECYCLE] = lifecycle_tag(lifecycle)
+    tags[TAG_LIFECYCLE] = lifecycle_tag(lifecycle, user_snapshots=user_snapshots)
     tags[TAG_APPLIED] = applied
     if revision > 0:
         tags[TAG_REVISION] = str(revision)
     if source is not None:
         tags[TAG_SOURCE] = source
     return tags
+
+
+def binds_user_snapshots(tags: Mapping[str, str]) -> bool:
+    """Whether an image's snapshots are the user's (it was made from `source.snapshots`): its
+    `reconciler:lifecycle` says `user-snapshots`, or (images tagged before that flag existed) its
+    `reconciler:source` records a snapshots source."""
+    if TaggedLifecycle.parse(tags.get(TAG_LIFECYCLE)).user_snapshots:
+        return True
+    recorded = tags.get(TAG_SOURCE)
+    return recorded is not None and any(
+        path.startswith("snapshots.") for path in parse_source_tag(recorded)
+    )
 
 
 def ownership_keys(tags: Mapping[str, str]) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from itertools import combinations
 
 from reconciler.model.desired import (
     DeletionPolicy,
@@ -12,6 +13,7 @@ from reconciler.model.desired import (
     DesiredState,
     ExistingSource,
     Lifecycle,
+    SnapshotsSource,
 )
 from reconciler.model.generation import NAME_SUFFIX_LENGTH, name_with_generation
 from reconciler.model.observed import TAG_APPLIED, TAG_LIFECYCLE, TAG_PREFIX, ObservedImage
@@ -59,6 +61,9 @@ ATTRIBUTE_PARAMS: Mapping[str, str] = {
 """Applied-record paths changed through ModifyImageAttribute, and their API parameter."""
 
 ADOPT_INTERRUPTED = "adopting interrupted create"
+ADOPT_FORGOTTEN = "adopting an image this stack forgot earlier"
+"""An untagged image with this stack's exact name and user tags or shares: made by this stack,
+then forgotten (deletionPolicy Retain), and declared again."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -249,6 +254,7 @@ class ChangePlanner:
                 self.out.retirements += self._retire_address(
                     address, self.ownership.at(address), why="", declared=None
                 )
+        self._targeted_unshares()
         self._remaining_drift()
         out = self.out
         drift = {(c.address, c.action, c.reason, c.image_id): c for c in out.drift}
@@ -258,6 +264,46 @@ class ChangePlanner:
             work=PlannedWork(groups=tuple(out.groups), retirements=tuple(out.retirements)),
             errors=tuple(out.errors),
         )
+
+    def _targeted_unshares(self) -> None:
+        """`--target` of a share no longer declared, on an image out of scope: only that share
+        is cancelled (nothing else of its image is planned, e.g. a removed copy's deletion)."""
+        if self.scope is None:
+            return
+        for address, images in sorted(self.ownership.by_address.items()):
+            parsed = parse_address(address)
+            if parsed is None or in_scope(self.scope, address):
+                continue
+            declared = self._declared_image(address)
+            ref = declared.source_ref if declared is not None else None
+            for image in images:
+                accounts = tuple(
+                    a
+                    for a in image.shares or ()
+                    if in_scope(self.scope, share_address(parsed.name, image.region, a))
+                )
+                if not accounts:
+                    continue
+                work = ImageWork(
+                    address=address,
+                    region=image.region,
+                    name=image.name,
+                    live=image,
+                    cancel=accounts,
+                )
+                self.out.groups.append(GroupWork(address=address, home=None, copies=(work,)))
+                self.out.changes += [
+                    Change(
+                        address=share_address(parsed.name, image.region, account),
+                        action=Action.UNSHARE,
+                        reason=f"no longer declared: {account} loses access to {image.image_id}",
+                        region=image.region,
+                        source=ref,
+                        before={"account": account, "imageId": image.image_id},
+                        image_id=image.image_id,
+                    )
+                    for account in accounts
+                ]
 
     # ----------------------------------------------------------------- drift of any owned image
 
@@ -446,7 +492,7 @@ class ChangePlanner:
         if fields or split.unknown:
             reasons = [f"{k} changed outside the stack" for k in fields]
             if split.unknown:
-                reasons.append("changed outside the stack (fields unknown)")
+                reasons.append(_unknown_reason(split))
             applied = split.applied
             diff = field_diffs(applied, live, fields) if applied is not None else ()
             self.out.drift.append(
@@ -671,9 +717,15 @@ class ChangePlanner:
             region = address.split("@", 1)[1]
             owned = self.ownership.at(address)
             if region not in declared_regions:
-                removed += self._retire_address(
+                # Old-generation copies go with the old generation (create-before-destroy:
+                # after the new images and shares); copies of the current one go at once.
+                for retirement in self._retire_address(
                     address, owned, why="copy region removed", declared=image
-                )
+                ):
+                    if matches_generation(retirement.image, resolved.generation):
+                        removed.append(retirement)
+                    else:
+                        deposed.append(retirement)
                 continue
             if resolved.copy_name is None or (home_out is None and home_live is None):
                 continue
@@ -900,6 +952,16 @@ class ChangePlanner:
                 for k in old_split.drifted
                 if k.startswith("shares.") and k[len("shares.") :] in (old.shares or ())
             }
+        if current is not None and not current.state.failed and name not in {None, current.name}:
+            self._check_rename(
+                resolved,
+                address,
+                region=region,
+                name=str(name),
+                current=current,
+                ref=ref,
+                is_home=is_home,
+            )
         clear_first: tuple[Retirement, ...] = ()
         reasons: list[str] = []
         if current is not None and current.state.failed:
@@ -937,6 +999,7 @@ class ChangePlanner:
             revision=resolved.revision,
             user_tags=image.tags,
             source=source_tag(image.source) if records_source else None,
+            user_snapshots=is_home and isinstance(image.source, SnapshotsSource),
         )
         previous_accounts = {a: img.image_id for img in deposed for a in img.shares or ()}
         split = DriftSplit(frozenset(), frozenset())
@@ -981,6 +1044,7 @@ class ChangePlanner:
                 )
                 if ATTRIBUTE_PARAMS.keys() & (split.changed | split.drifted):
                     split = _own_cancel(split, live_record)
+                split = _own_partial_apply(split, live_record)
                 self._report_drift(
                     name=image.name,
                     address=address,
@@ -1005,6 +1069,10 @@ class ChangePlanner:
                 deposed=deposed,
                 ref=ref,
                 suffixed=suffixed,
+                ignore_added=owned
+                and _recorded_before_ignoring(
+                    current, split, name_managed=name is not None, copies=live_copies, ignore=ignore
+                ),
             )
         self._share_changes(
             image.name,
@@ -1018,6 +1086,37 @@ class ChangePlanner:
             replaced=bool(deposed),
         )
         return _ImageOutcome(work=work, change=change, split=split)
+
+    def _check_rename(
+        self,
+        resolved: ResolvedImage,
+        address: str,
+        *,
+        region: str,
+        name: str,
+        current: ObservedImage,
+        ref: SourceRef,
+        is_home: bool,
+    ) -> None:
+        """A kept image renamed to a name another image (any owner) holds in its region: the
+        API refuses it (InvalidImageName.Duplicate), so it is a plan error (SPEC §3). Names a
+        foreign image holds are already reported for made homes and copies."""
+        others = [i for i in self.ownership.by_name.get((region, name), ()) if i is not current]
+        if not others:
+            return
+        holder, _ = self.ownership.holder(region, name, address)
+        if holder is NameHolder.FOREIGN and not (is_home and resolved.is_existing):
+            return
+        fix = (
+            "change imageName or remove that image"
+            if is_home
+            else "remove that image, or change the Image's imageName (a copy carries its "
+            "image's name)"
+        )
+        self.out.errors.append(
+            f"{_where(address, ref)}: can't rename {current.image_id} to {name} in {region}: "
+            f"the name is held by {self.ownership.describe_holder(others[0])}; {fix}"
+        )
 
     def _made(
         self,
@@ -1169,8 +1268,11 @@ class ChangePlanner:
         deposed: list[ObservedImage],
         ref: SourceRef,
         suffixed: bool,
+        ignore_added: bool = False,
     ) -> tuple[ImageWork, Change]:
-        """An image that stays: attribute and tag updates, shares, drift."""
+        """An image that stays: attribute and tag updates, shares, drift. `ignore_added`: its
+        `reconciler:applied` is the live record under an `ignoreChanges` without paths added
+        to it since (see `_recorded_before_ignoring`)."""
         image = resolved.desired
         region = current.region
         changed = sorted(k for k in split.changed if _is_field(k))
@@ -1207,6 +1309,10 @@ class ChangePlanner:
         if not owned:
             if resolved.is_existing and address == image.address:
                 reasons.append(f"adopting existing image {current.image_id}")
+            elif current.user_tags or current.shares:
+                # A create interrupted before its tags has no user tags, and no shares (they
+                # come after the tags): this one was tagged and shared once, then forgotten.
+                reasons.append(ADOPT_FORGOTTEN)
             else:
                 reasons.append(ADOPT_INTERRUPTED)
         elif split.interrupted and changed:
@@ -1214,7 +1320,7 @@ class ChangePlanner:
         reasons += [f"{k} changed" for k in changed]
         reasons += [f"drift: {k} changed outside the stack" for k in drifted]
         if split.unknown:
-            reasons.append("drift: changed outside the stack (fields unknown)")
+            reasons.append(f"drift: {_unknown_reason(split)}")
         diffs = name_diffs(
             field_diffs(live_record, desired_record, [*changed, *drifted]), suffixed=suffixed
         )
@@ -1236,7 +1342,7 @@ class ChangePlanner:
             reasons.append(f"waiting for {current.image_id} ({current.state.value}) to finish")
         if not reasons and (replace_tags or delete_tags):
             # Only tags that no diff shows are rewritten: a repair is still a change.
-            repair = _record_reason(split, replace_tags, delete_tags)
+            repair = _record_reason(split, replace_tags, delete_tags, ignore_added=ignore_added)
             reasons += [repair] if repair else []
         action = choose_action(
             wanted=True,
@@ -1396,6 +1502,63 @@ def _plain_source_value(value: str | None) -> JSONValue:
     return value
 
 
+def _own_partial_apply(split: DriftSplit, live: Mapping[str, JSONValue]) -> DriftSplit:
+    """A hash nothing explains, on an image whose only differences from the manifests are
+    shares it no longer has at all: this stack's own disruptive update (unshare → modify →
+    re-share) stopped after its modify. The fields equal to the manifests are its pending
+    change, the missing shares its own cancel: an interrupted apply, not drift."""
+    if not split.unknown or not split.changed or any(k.startswith("shares.") for k in live):
+        return split
+    if not all(k.startswith("shares.") and k not in live for k in split.changed):
+        return split
+    return replace(split, unknown=False, interrupted=True)
+
+
+MAX_IGNORE_PATHS_SEARCHED = 8
+"""`ignoreChanges` paths beyond this many are not searched for ones added since the last apply."""
+
+
+def _recorded_before_ignoring(
+    image: ObservedImage,
+    split: DriftSplit,
+    *,
+    name_managed: bool,
+    copies: Iterable[str],
+    ignore: Iterable[str],
+) -> bool:
+    """Whether the image's `reconciler:applied` is its live record under a smaller
+    `ignoreChanges` (paths added to it since the last apply): the hash then covers fields the
+    stack no longer manages, and only needs recording again. That is not an interrupted apply.
+    Only asked when the manifests' values are all live (an unexplained, "interrupted" hash)."""
+    ignored = tuple(dict.fromkeys(ignore))
+    tag = image.tags.get(TAG_APPLIED)
+    if not (split.interrupted and not split.changed and not split.drifted) or tag is None:
+        return False
+    if not ignored or len(ignored) > MAX_IGNORE_PATHS_SEARCHED:
+        return False
+    regions = tuple(copies)
+    for size in range(1, len(ignored) + 1):
+        for added in combinations(ignored, size):
+            earlier = [path for path in ignored if path not in added]
+            record = _live_record(
+                image, name_managed=name_managed, copies=regions, ignore_changes=earlier
+            )
+            if applied_hash(record) == tag:
+                return True
+    return False
+
+
+def _unknown_reason(split: DriftSplit) -> str:
+    """The reason of unexplained drift, naming the keys that differ from the manifests."""
+    differing = sorted(split.changed)
+    if not differing:
+        return "changed outside the stack (fields unknown)"
+    return (
+        "changed outside the stack (fields unknown; differing from the manifests: "
+        f"{', '.join(differing)})"
+    )
+
+
 def _own_cancel(split: DriftSplit, live: Mapping[str, JSONValue]) -> DriftSplit:
     """The stack cancels every share of an image at once (before deleting it, and before
     modifying a shared image): when none is left, the missing shares are its own interrupted
@@ -1412,7 +1575,11 @@ def _own_cancel(split: DriftSplit, live: Mapping[str, JSONValue]) -> DriftSplit:
 
 
 def _record_reason(
-    split: DriftSplit, replace_tags: Mapping[str, str], delete_tags: Iterable[str]
+    split: DriftSplit,
+    replace_tags: Mapping[str, str],
+    delete_tags: Iterable[str],
+    *,
+    ignore_added: bool = False,
 ) -> str | None:
     """The reason of a change that only rewrites tags no diff shows; None when the record
     only follows share or copy changes shown at their own addresses."""
@@ -1422,6 +1589,8 @@ def _record_reason(
             return None
         if split.drifted or split.unknown:
             return "record what is applied once the drift is corrected"
+        if ignore_added:
+            return "lifecycle.ignoreChanges changed: record what is applied"
         return "record what was applied (an earlier apply did not finish)"
     return "tags out of date: " + ", ".join(keys)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from reconciler.model.desired import DesiredState
+from reconciler.model.desired import DesiredState, InstanceSource, SnapshotsSource
 from reconciler.model.observed import ObservedCloud
 from reconciler.model.plan import Plan, PlanOptions
 from reconciler.planner.changes import plan_changes
@@ -14,6 +14,7 @@ from reconciler.planner.quota import quota_errors
 from reconciler.planner.resolve import ResolvedImage, resolve_image
 from reconciler.planner.steps import build_steps
 from reconciler.planner.targets import target_scope
+from reconciler.planner.work import PlannedWork
 
 DEFAULT_TTL = timedelta(hours=24)
 
@@ -33,6 +34,32 @@ def _replace_errors(desired: DesiredState, options: PlanOptions) -> list[str]:
         for address in options.replace
         if address not in homes
     ]
+
+
+def _missing_source_errors(
+    desired: DesiredState, observed: ObservedCloud, work: PlannedWork
+) -> list[str]:
+    """A home image this plan makes from an instance or snapshots that are definitely not in
+    its region (the read succeeded without them) can't be made: a plan error, not a failed apply.
+    An ID whose read failed is not in `missing_sources`, so it is never reported."""
+    making = {g.address for g in work.groups if g.home is not None and g.home.make is not None}
+    errors = []
+    for image in desired.images:
+        if image.address not in making:
+            continue
+        source = image.source
+        named: list[tuple[str, str]] = []
+        if isinstance(source, InstanceSource):
+            named.append(("source.instance.id", source.instance_id))
+        elif isinstance(source, SnapshotsSource):
+            named.append(("source.snapshots.system", source.system))
+            named += [("source.snapshots.data", snapshot) for snapshot in source.data]
+        errors += [
+            f"{image.address} ({image.source_ref}): {path} {value} does not exist in {image.region}"
+            for path, value in named
+            if value in observed.missing_sources
+        ]
+    return errors
 
 
 def make_plan(
@@ -67,6 +94,7 @@ def make_plan(
     if not refresh_only:
         errors += change_set.errors
         errors += quota_errors(observed, change_set.work)
+        errors += _missing_source_errors(desired, observed, change_set.work)
     return Plan(
         stack=stack,
         created_at=iso_utc(now),

@@ -7,7 +7,7 @@ from itertools import zip_longest
 
 from reconciler.model.observed import ImageState
 from reconciler.model.plan import JSONValue, Step, StepRef
-from reconciler.planner.applied import ownership_keys
+from reconciler.planner.applied import binds_user_snapshots, ownership_keys
 from reconciler.planner.work import Disposal, GroupWork, ImageWork, PlannedWork, Retirement
 
 TAGS_PER_CALL = 10
@@ -168,30 +168,42 @@ def retire(graph: StepGraph, retirement: Retirement, deps: Iterable[str | None])
         before = [graph.wait(address, region, image.image_id, before)]
     if image.shares:
         before = [graph.share(address, region, image.image_id, image.shares, "CANCEL", deps=before)]
+    # DeleteBindedSnap removes the image's system-disk snapshot: never when the image is bound
+    # to a snapshot of the user's (`source.snapshots`); its own snapshots go through CBS then.
+    user = set(retirement.kept_snapshots)
+    if binds_user_snapshots(image.tags):
+        user |= {s.snapshot_id for s in image.snapshots}
+    binds_user = binds_user_snapshots(image.tags) or any(
+        s.snapshot_id in user for s in image.snapshots
+    )
     delete = graph.add(
         "DeleteImages",
         address,
         region,
-        {"ImageIds": [image.image_id], "DeleteBindedSnap": retirement.delete_snapshots},
+        {
+            "ImageIds": [image.image_id],
+            "DeleteBindedSnap": retirement.delete_snapshots and not binds_user,
+        },
         before,
         description=f"delete {image.image_id} ({image.name})",
     )
-    data_snapshots = sorted(
+    own_snapshots = sorted(
         s.snapshot_id
         for s in image.snapshots
-        if s.disk_usage == "DATA_DISK" and s.snapshot_id not in retirement.kept_snapshots
+        if s.snapshot_id not in user and (binds_user or s.disk_usage == "DATA_DISK")
     )
-    if not (retirement.delete_snapshots and data_snapshots):
+    if not (retirement.delete_snapshots and own_snapshots):
         return [delete]
     return [
         graph.add(
             "DeleteSnapshots",
             address,
             region,
-            {"SnapshotIds": data_snapshots},
+            {"SnapshotIds": own_snapshots},
             [delete],
             service="cbs",
-            description=f"delete the data-disk snapshots of {image.image_id}",
+            description=f"delete the {'own' if binds_user else 'data-disk'} snapshots of "
+            f"{image.image_id}",
         )
     ]
 

@@ -79,12 +79,14 @@ def target_scope(
 ) -> tuple[frozenset[str] | None, list[str]]:
     """The addresses a `--target` plan may touch (None: all) and errors for unknown targets.
 
-    A copy needs its home image; a share needs its image in that region (and that image's home).
+    A copy needs its home image; a declared share needs its image in that region (and that
+    image's home); a share no longer declared needs nothing (it is only cancelled).
     """
     wanted = tuple(targets)
     if not wanted:
         return None, []
     known = known_addresses(desired, ownership)
+    declared_shares = {share.address for share in desired.shares}
     scope: set[str] = set()
     errors: list[str] = []
     for target in wanted:
@@ -93,6 +95,8 @@ def target_scope(
             errors.append(f"--target {target}: no such address in the manifests or the cloud")
             continue
         scope.add(target)
+        if parsed.is_share and target not in declared_shares:
+            continue  # an unshare needs nothing else: only that share is cancelled
         scope.add(parsed.home)
         if parsed.is_share and parsed.region != _home_region(parsed.name, desired, ownership):
             scope.add(copy_address(parsed.name, str(parsed.region)))

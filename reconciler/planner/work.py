@@ -27,7 +27,8 @@ class Retirement:
     disposal: Disposal
     delete_snapshots: bool = True
     kept_snapshots: frozenset[str] = frozenset()
-    """Snapshots never deleted: the ones named in `source.snapshots`."""
+    """Snapshots never deleted: the ones named in `source.snapshots` (plus, in `steps.retire`,
+    every snapshot of an image whose tags say they are the user's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

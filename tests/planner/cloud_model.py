@@ -110,11 +110,17 @@ class CloudModel:
             for spec in params.get("TagSpecification", [])
             for t in spec["Tags"]
         }
-        snapshots = [ObservedSnapshot(self._new_id("snap"), "SYSTEM_DISK", 50)]
-        snapshots += [
-            ObservedSnapshot(self._new_id("snap"), "DATA_DISK", 10)
-            for _ in params.get("DataDiskIds", [])
-        ]
+        if "SnapshotIds" in params:
+            # CreateImage from snapshots makes none: the image is bound to the given ones.
+            system, *data = params["SnapshotIds"]
+            snapshots = [ObservedSnapshot(system, "SYSTEM_DISK", 50)]
+            snapshots += [ObservedSnapshot(snapshot, "DATA_DISK", 10) for snapshot in data]
+        else:
+            snapshots = [ObservedSnapshot(self._new_id("snap"), "SYSTEM_DISK", 50)]
+            snapshots += [
+                ObservedSnapshot(self._new_id("snap"), "DATA_DISK", 10)
+                for _ in params.get("DataDiskIds", [])
+            ]
         self._put(
             ObservedImage(
                 image_id=image_id,

@@ -103,7 +103,10 @@ def test_any_change_applies_in_any_valid_order_and_then_converges(
         assert protected, result.errors
         return
     note(_describe(result, before))
-    after = apply_plan(before, result.steps, random.Random(seed)).observed()
+    model = apply_plan(before, result.steps, random.Random(seed))
+    # Snapshots named in a `source.snapshots` are the user's: never deleted (SPEC §4).
+    assert not model.deleted_snapshots & {"snap-demo0001", "snap-demo0002"}
+    after = model.observed()
     again = plan(second, after)
     assert again.errors == ()
     assert again.steps == ()

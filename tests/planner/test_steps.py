@@ -123,19 +123,44 @@ def test_source_snapshots_are_never_deleted_and_keep_snapshots_skips_cbs() -> No
     source = SnapshotsSource(system="snap-demo0001", data=("snap-data0001",))
     desired = state(image("web", source=source, lifecycle=Lifecycle(delete_snapshots=True)))
     before = converge(desired)
-    own = image_at(before, "image.web")
-    with_source = edit(
-        before,
-        "image.web",
-        snapshots=(
-            *own.snapshots,
-            ObservedSnapshot("snap-data0001", "DATA_DISK", 10),
-            ObservedSnapshot("snap-data0002", "DATA_DISK", 10),
-        ),
+    # CreateImage from snapshots binds the user's snapshots: DeleteBindedSnap would delete them.
+    assert {s.snapshot_id for s in image_at(before, "image.web").snapshots} == {
+        "snap-demo0001",
+        "snap-data0001",
+    }
+    replaced = plan(desired, before, replace=("image.web",))
+    delete = _first(replaced, "DeleteImages")
+    assert delete.params["DeleteBindedSnap"] is False
+    assert not [s for s in replaced.steps if s.operation == "DeleteSnapshots"]
+    # The document removed: the image's own lifecycle tag (`user-snapshots`) still keeps them.
+    removed = plan(state(), before)
+    assert [s.operation for s in removed.steps] == ["DeleteImages"]
+    assert removed.steps[0].params["DeleteBindedSnap"] is False
+    # Images tagged before that flag existed: their `reconciler:source` tag tells the same.
+    home = image_at(before, "image.web")
+    legacy = edit(before, "image.web", tags={**home.tags, "reconciler:lifecycle": ""})
+    assert plan(state(), legacy).steps[0].params["DeleteBindedSnap"] is False
+    # An image of another source whose data-disk snapshot is named in a `source.snapshots`.
+    other = state(
+        image("web", source=InstanceSource(instance_id="ins-demo0001", data_disk_ids=("d-1",))),
+        image("app", source=SnapshotsSource(system="snap-demo0002", data=("snap-data0002",))),
     )
-    result = plan(desired, with_source, replace=("image.web",))
-    snapshots = _first(result, "DeleteSnapshots")
-    assert snapshots.params["SnapshotIds"] == ["snap-data0002"]
+    converged = converge(other)
+    web = image_at(converged, "image.web")
+    shared_data = edit(
+        converged,
+        "image.web",
+        snapshots=(*web.snapshots, ObservedSnapshot("snap-data0002", "DATA_DISK", 10)),
+    )
+    result = plan(other, shared_data, replace=("image.web",))
+    # Bound to a snapshot of the user's: no DeleteBindedSnap, its own snapshots through CBS.
+    assert _first(result, "DeleteImages").params["DeleteBindedSnap"] is False
+    own = sorted(s.snapshot_id for s in web.snapshots)
+    assert _first(result, "DeleteSnapshots").params["SnapshotIds"] == own
+    plain = plan(other, converged, replace=("image.web",))
+    assert _first(plain, "DeleteImages").params["DeleteBindedSnap"] is True
+    own_data = [s.snapshot_id for s in web.snapshots if s.disk_usage == "DATA_DISK"]
+    assert _first(plain, "DeleteSnapshots").params["SnapshotIds"] == own_data
     # A new source: the old image's own lifecycle tag still keeps what it kept.
     kept_before = converge(
         state(image("web", source=source, lifecycle=Lifecycle(delete_snapshots=False)))
@@ -173,6 +198,30 @@ def test_replacement_deposes_the_old_generation_last() -> None:
         assert new_side <= _ancestors(result, delete)
     assert result.summary["replace"] == 2
     assert result.summary["share"] == result.summary["unshare"] == 0
+
+
+def test_old_copies_in_removed_regions_are_deposed_with_the_old_home() -> None:
+    """Moving the home into a former copy region: the old copy there (and in every region no
+    longer declared) is deleted only after the new generation's images and shares exist."""
+    before = converge(
+        state(
+            image("web"),
+            copies={"web": ["ap-shanghai"]},
+            shares={"web": {"ap-guangzhou": [PARTNER], "ap-shanghai": [PARTNER]}},
+        )
+    )
+    moved = state(
+        image("web", region="ap-shanghai", source=InstanceSource(instance_id="ins-demo0002")),
+        copies={"web": ["ap-guangzhou", "ap-singapore"]},
+        shares={"web": {"ap-shanghai": [PARTNER], "ap-guangzhou": [PARTNER]}},
+    )
+    result = plan(moved, before)
+    create = _first(result, "CreateImage")
+    deletes = [s for s in result.steps if s.operation == "DeleteImages"]
+    assert {s.address for s in deletes} == {"image.web", "image.web@ap-shanghai"}
+    for step in result.steps:
+        if step.operation == "DeleteImages" or step.params.get("Permission") == "CANCEL":
+            assert create.id in _ancestors(result, step), step
 
 
 def test_tag_calls_carry_at_most_ten_tags_and_never_empty_lists() -> None:
