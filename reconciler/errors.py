@@ -5,7 +5,8 @@
     ├─ ManifestError (problems)        manifests unreadable or invalid: all problems at once
     ├─ PlanError                       the plan can't be made or applied (protect, quota, ...)
     │  └─ StalePlanError               the cloud changed since the plan was made
-    ├─ LockError                       another apply holds the stack's lock
+    ├─ LockError (lock_id)             another apply holds the stack's lock
+    │  └─ LockNotFoundError            unlock: no apply lock has that ID
     ├─ CredentialsError                no credentials for the real cloud
     ├─ ProviderError (code, message, request_id)
     │  ├─ TransientError  [retryable]
@@ -53,7 +54,15 @@ class StalePlanError(PlanError):
 
 
 class LockError(ReconcilerError):
-    """Another apply holds the stack's lock."""
+    """Another apply holds the stack's lock; `lock_id` is the holder's lock ID when known."""
+
+    def __init__(self, message: str, *, lock_id: str | None = None) -> None:
+        super().__init__(message)
+        self.lock_id = lock_id
+
+
+class LockNotFoundError(LockError):
+    """`unlock` named a lock ID that no apply lock of the stack has (nothing is locked by it)."""
 
 
 class CredentialsError(ReconcilerError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -26,6 +27,7 @@ from reconciler.commands.errors import (
 )
 from reconciler.commands.plan import (
     allow_destroy_option,
+    check_exists,
     db_option,
     destroy_option,
     load_plan_file,
@@ -37,7 +39,7 @@ from reconciler.commands.plan import (
     target_option,
 )
 from reconciler.engine.result import ApplyResult
-from reconciler.errors import ReconcilerError, UsageError
+from reconciler.errors import LockError, ReconcilerError, UsageError
 from reconciler.model.desired import DesiredState
 from reconciler.model.observed import ObservedCloud
 from reconciler.model.plan import Plan
@@ -166,6 +168,24 @@ def load_planfile_stack(plan: Plan, directory: Path, hint: str | None) -> Desire
         sys.exit(EXIT_ERROR)
 
 
+@contextmanager
+def unlock_hint(directory: Path, db: str | None) -> Iterator[None]:
+    """A lock refusal gains the `reconciler unlock` command that removes the lock: with the stack
+    directory (and `--db`) this apply used, so it works as printed from the same directory."""
+    try:
+        yield
+    except LockError as error:
+        if error.lock_id is None:
+            raise
+        command = ["reconciler", "unlock", error.lock_id, str(directory)]
+        if db is not None:
+            command += ["--db", db]
+        raise LockError(
+            f"{error} If it is not, remove the stale lock with `{shlex.join(command)}`.",
+            lock_id=error.lock_id,
+        ) from error
+
+
 @click.command()
 @click.argument("target", metavar="[PATH | PLANFILE]", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
@@ -176,7 +196,15 @@ def load_planfile_stack(plan: Plan, directory: Path, hint: str | None) -> Desire
     show_default=True,
     help="API operations in flight at once.",
 )
-@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json")),
+    default="text",
+    show_default=True,
+    help="text: the plan, then a summary; json: only the apply result on stdout "
+    "(progress stays on stderr).",
+)
 @destroy_option
 @target_option
 @replace_option
@@ -202,8 +230,13 @@ def apply(
     stack_dir: Path | None,
     db: str | None,
 ) -> None:
-    """Make the cloud match the manifests in PATH, or apply exactly the saved PLANFILE."""
+    """Make the cloud match the manifests.
+
+    With PATH (a manifest directory, default "."): plan, print the plan, ask for `yes`, apply.
+    With PLANFILE (saved by `plan --out`): apply exactly that plan, refusing it if it is stale.
+    """
     with reported_errors():
+        check_exists(target)
         runtime = app.Runtime(db=db)
         is_planfile = read_plan_document(target) is not None
         if target.is_file() and not is_planfile:
@@ -223,7 +256,7 @@ def apply(
             plan, observed = app.plan_and_observation(target, options, runtime=runtime)
             if output_format == "text":
                 click.echo(render(plan, "text"), nl=False)
-            report_blockers(plan)
+            report_blockers(plan, errors_shown=output_format == "text")
             if plan.errors or plan.denied:
                 sys.exit(EXIT_ERROR)
         if not plan.steps:
@@ -244,7 +277,7 @@ def apply(
             color=use_color(sys.stderr),
             elapsed=lambda: runtime.clock.monotonic() - started,
         )
-        with stop_on_signals() as stop:
+        with stop_on_signals() as stop, unlock_hint(directory, db):
             if is_planfile:
                 result = app.apply_planfile(
                     plan, directory, runtime=runtime, hook=progress, stop=stop.event
@@ -267,7 +300,12 @@ def apply(
 @click.argument("path", default=".", type=click.Path(path_type=Path))
 @db_option
 def unlock(*, lock_id: str, path: Path, db: str | None) -> None:
-    """Remove the stale apply lock LOCK_ID of the stack in PATH."""
+    """Remove a stale apply lock.
+
+    Removes the lock LOCK_ID (printed by the refused apply) of the stack in PATH, left by an
+    apply that was killed.
+    """
     with reported_errors():
+        check_exists(path)
         holder = app.unlock(lock_id, path, runtime=app.Runtime(db=db))
         click.echo(f"Removed the lock held by {holder}.")

@@ -143,7 +143,14 @@ def _result(output_format: str, result: dict[str, Any], text: str) -> None:
 
 @click.group(cls=LazyGroup, lazy={"serve": "reconciler.commands.serve:serve"})
 def cloud() -> None:
-    """Administer the local simulated Tencent Cloud (inventory, faults, settings, raw calls)."""
+    """Administer the local simulated cloud.
+
+    The embedded simulated Tencent Cloud of `provider: {type: local}`: its inventory, faults,
+    settings and raw API calls, and `serve` to reach it over HTTP. Each command uses the database
+    of `--db`, else $RECONCILER_CLOUD_DB, else the Stack's spec.provider.path, else
+    <stack dir>/.reconciler/cloud.db, where the stack directory is PATH (or --stack-dir), default
+    the current directory.
+    """
 
 
 @cloud.command()
@@ -151,7 +158,10 @@ def cloud() -> None:
 @_FORMAT
 @_database_options
 def instances(*, account: str | None, output_format: str, database: _CloudDatabase) -> None:
-    """List the instances (sources of CreateImage) with their disks."""
+    """List the instances and their disks.
+
+    The instances (sources of CreateImage) with their system and data disks.
+    """
     with database.open() as sim:
         rows = sim.instances(account)
     for row in rows:
@@ -175,7 +185,10 @@ def instances(*, account: str | None, output_format: str, database: _CloudDataba
 @_FORMAT
 @_database_options
 def accounts(*, output_format: str, database: _CloudDatabase) -> None:
-    """List the accounts with their demo SecretId/SecretKey (shown on purpose)."""
+    """List the accounts and their demo keys.
+
+    Each account's UIN with its demo SecretId/SecretKey (shown on purpose).
+    """
     with database.open() as sim:
         rows = [
             {
@@ -203,7 +216,10 @@ def images(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """List the images an account sees (its own and shared to it; --public adds public ones)."""
+    """List the images an account sees.
+
+    Its own images and those shared to it; --public adds the public ones.
+    """
     with database.open() as sim:
         rows = sim.images(region, account, include_public=include_public)
     for row in rows:
@@ -242,7 +258,10 @@ def add_instance(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """Create a running instance (each disk gets a snapshot)."""
+    """Create a running instance.
+
+    Each of its disks gets a snapshot.
+    """
     with database.open() as sim:
         row = sim.add_instance(region, zone, account, platform=platform, data_disk_sizes=data_disks)
     _result(output_format, row, f"{row['InstanceId']} in {row['Placement']['Zone']}")
@@ -281,8 +300,11 @@ def add_image(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """Create a NORMAL custom image as if built outside the stack (e.g. by Packer), with a
-    snapshot of each disk."""
+    """Add a custom image made outside the stack.
+
+    A NORMAL custom image as if built outside the stack (e.g. by Packer), with a snapshot of each
+    disk.
+    """
     with database.open() as sim:
         row = sim.add_image(
             region,
@@ -314,7 +336,12 @@ def add_account(*, uin: str | None, output_format: str, database: _CloudDatabase
 @_FORMAT
 @_database_options
 def reset(*, with_settings: bool, output_format: str, database: _CloudDatabase) -> None:
-    """Restore the pinned demo inventory and remove every fault (settings kept)."""
+    """Restore the demo inventory; remove faults.
+
+    Deletes everything in the database: every image (the stack's included), snapshot, added
+    instance and added account. Then restores the pinned demo inventory, without faults
+    (settings are kept unless --settings).
+    """
     with database.open() as sim:
         sim.reset(settings=with_settings)
         location = sim.path
@@ -341,7 +368,10 @@ def settings_command(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """Show (and with --set change) timings, failure probabilities, quotas and options."""
+    """Show or change timings, quotas and options.
+
+    Shows (and with --set changes) timings, failure probabilities, quotas and options.
+    """
     from reconciler.cloudsim.settings import parse_setting
 
     changes: dict[str, Any] = {}
@@ -365,14 +395,17 @@ def settings_command(
 
 @cloud.group()
 def faults() -> None:
-    """Inject API errors, throttling and latency per action (`*` for every action)."""
+    """Inject API errors, throttling and latency.
+
+    Per action of the API, or `*` for every action.
+    """
 
 
 @faults.command("list")
 @_FORMAT
 @_database_options
 def faults_list(*, output_format: str, database: _CloudDatabase) -> None:
-    """Show the faults, throttles and latencies in force."""
+    """List the faults, throttles and latencies."""
     with database.open() as sim:
         config = sim.faults()
     rows = [
@@ -426,8 +459,9 @@ def faults_set(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """Make ACTION fail with --code (always, with --probability, or for the next --count calls).
+    """Make ACTION fail with an error code.
 
+    ACTION fails with --code always, with --probability, or for the next --count calls.
     ACTION is an action of the API (DescribeImages, SyncImages, ...) or `*` for every action.
     """
     if probability is not None and count is not None:
@@ -467,7 +501,10 @@ def faults_throttle(
     output_format: str,
     database: _CloudDatabase,
 ) -> None:
-    """Answer RequestLimitExceeded when ACTION (or `*`) is called faster than --rate per second."""
+    """Throttle ACTION (RequestLimitExceeded).
+
+    Answers RequestLimitExceeded when ACTION (or `*`) is called faster than --rate per second.
+    """
     with database.open() as sim:
         sim.set_throttle(action, rate)
     _result(
@@ -483,7 +520,10 @@ def faults_throttle(
 @_FORMAT
 @_database_options
 def faults_latency(*, action: str, ms: int, output_format: str, database: _CloudDatabase) -> None:
-    """Add --ms milliseconds to every call of ACTION (or `*`)."""
+    """Add latency to every call of ACTION.
+
+    Adds --ms milliseconds to every call of ACTION (or `*`).
+    """
     with database.open() as sim:
         sim.set_latency(action, ms)
     _result(output_format, {"Action": action, "Kind": "latency", "Ms": ms}, f"{action}: +{ms} ms.")
@@ -496,7 +536,11 @@ def faults_clear(*, output_format: str, database: _CloudDatabase) -> None:
     """Remove every fault, throttle and latency."""
     with database.open() as sim:
         sim.clear_faults()
-    _result(output_format, {"Faults": [], "Throttles": [], "Latencies": []}, "No faults.")
+    _result(
+        output_format,
+        {"Faults": [], "Throttles": [], "Latencies": []},
+        "Cleared every fault, throttle and latency; in force now: (none).",
+    )
 
 
 @cloud.command()
@@ -527,7 +571,11 @@ def call(
     params_text: str,
     database: _CloudDatabase,
 ) -> None:
-    """Send one API request as an account and print the JSON response (exit 1 on an error)."""
+    """Send one API request; print the response.
+
+    Sends ACTION as an account and prints the JSON response envelope (exit 1 when it holds an
+    Error).
+    """
     params = _parse_params(params_text)
     with database.open() as sim:
         response = sim.handle(

@@ -12,6 +12,7 @@ import click
 from reconciler.errors import (
     CredentialsError,
     LockError,
+    LockNotFoundError,
     ManifestError,
     ProviderError,
     ReconcilerError,
@@ -34,6 +35,8 @@ def error_lines(error: ReconcilerError) -> list[str]:
         if len(lines) == 1:
             return [f"Error: the plan is stale: {lines[0].strip()}"]
         return ["Error: the plan is stale:", *lines]
+    if isinstance(error, LockNotFoundError):  # nothing is locked: not "the stack is locked"
+        return [f"Error: {error} (nothing to unlock)"]
     if isinstance(error, LockError):
         return [f"Error: the stack is locked: {error}"]
     if isinstance(error, CredentialsError):

@@ -13,6 +13,7 @@ import yaml
 
 from reconciler import app
 from reconciler.commands.errors import reported_errors
+from reconciler.commands.plan import check_exists, db_option
 from reconciler.errors import UsageError
 from reconciler.model.desired import DesiredState
 from reconciler.model.observed import ObservedImage
@@ -166,7 +167,7 @@ def _warn_outside_regions(imported: Sequence[ImportedImage], desired: DesiredSta
     is_flag=True,
     help="Import every custom image that no stack manages, in the stack's regions.",
 )
-@click.option("--db", metavar="FILE", default=None, help="The simulated cloud's database.")
+@db_option
 def import_image(
     *,
     path: Path,
@@ -175,11 +176,14 @@ def import_image(
     all_unmanaged: bool,
     db: str | None,
 ) -> None:
-    """Print manifests (Image with `source: existing`, ImageShare) that adopt live images.
+    """Print manifests that adopt live images.
 
-    Add the output to the manifests in PATH; the next plan only adds the ownership tags.
+    Prints an Image (`source: existing`) and, when it is shared, an ImageShare per custom image
+    made outside the stack. Add the output to the manifests in PATH; the next plan only adds
+    the ownership tags.
     """
     with reported_errors():
+        check_exists(path)
         if all_unmanaged == bool(image_id):
             raise UsageError("give either --region R --image-id IMG or --all-unmanaged")
         if image_id and not region:

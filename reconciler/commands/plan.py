@@ -19,6 +19,10 @@ from reconciler.render.plan_json import is_plan_document, plan_from_json, plan_s
 from reconciler.render.text import render_plan, use_color
 
 PLAN_FORMATS = ("text", "json", "markdown")
+PLAN_FORMAT_HELP = (
+    "text: for people; json: the versioned plan (schemas/plan.schema.json); "
+    "markdown: a pull-request comment."
+)
 
 db_option = click.option(
     "--db",
@@ -100,6 +104,12 @@ def write_plan_file(plan: Plan, out: Path) -> None:
         raise
 
 
+def check_exists(path: Path) -> None:
+    """Refuse a PATH or PLANFILE that does not exist, saying so (not "not a manifest directory")."""
+    if not path.exists():
+        raise UsageError(f"no such file or directory: {path}")
+
+
 def read_plan_document(path: Path) -> dict[str, Any] | None:
     """The JSON object in `path` when it is a plan file (has `format_version`).
 
@@ -129,9 +139,11 @@ def load_plan_file(path: Path) -> Plan:
     """Read, validate (plan.schema.json) and decode a plan file; PlanError names what is wrong."""
     import jsonschema
 
+    check_exists(path)
     data = read_plan_document(path)
     if data is None:
-        raise UsageError(f"{path}: not a plan file (a JSON object with format_version)")
+        what = "a directory, " if path.is_dir() else ""
+        raise UsageError(f"{path}: {what}not a plan file (a JSON object with format_version)")
     errors = sorted(
         jsonschema.Draft202012Validator(plan_schema()).iter_errors(data), key=lambda e: e.path
     )
@@ -164,14 +176,18 @@ def plan_exit_code(plan: Plan, *, detailed: bool) -> int:
     return EXIT_CHANGES if plan.has_changes else EXIT_OK
 
 
-def report_blockers(plan: Plan) -> None:
-    """On stderr: why this plan can't be applied (errors, denied policy)."""
+def report_blockers(plan: Plan, *, errors_shown: bool = True) -> None:
+    """On stderr: why this plan can't be applied (errors, denied policy).
+
+    `errors_shown`: the plan printed on stdout lists its errors, so stderr only counts them
+    (each error is printed once); otherwise they are listed here."""
     if plan.errors:
         click.echo(
             f"Error: the plan has {len(plan.errors)} error(s); it can't be applied.", err=True
         )
-        for error in plan.errors:
-            click.echo(f"  {error}", err=True)
+        if not errors_shown:
+            for error in plan.errors:
+                click.echo(f"  {error}", err=True)
     for violation in plan.denied:
         at = f" ({violation.source})" if violation.source else ""
         click.echo(
@@ -183,7 +199,14 @@ def report_blockers(plan: Plan) -> None:
 @click.command()
 @click.argument("path", default=".", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan here.")
-@click.option("--format", "output_format", type=click.Choice(PLAN_FORMATS), default="text")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+    help=PLAN_FORMAT_HELP,
+)
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
@@ -210,8 +233,13 @@ def plan(
     source_url: str | None,
     db: str | None,
 ) -> None:
-    """Show the actions that would make the cloud match the manifests in PATH."""
+    """Show what apply would change.
+
+    Compares the manifests in PATH with the cloud and prints the actions that would make the
+    cloud match them. Nothing is changed.
+    """
     with reported_errors():
+        check_exists(path)
         if out is not None:
             check_plan_out(out)
         options = plan_options(

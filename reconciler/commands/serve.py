@@ -74,9 +74,11 @@ def _banner(endpoint: str, db_path: Path, accounts: list[tuple[str, str, str]]) 
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not log each request on stderr.")
 def serve(host: str, port: int, db: str | None, stack_dir: Path, quiet: bool) -> None:
-    """Serve the simulated cloud over HTTP with the real wire protocol (TC3-signed API 3.0).
+    """Serve the simulated cloud over HTTP.
 
-    Stops cleanly on Ctrl-C or SIGTERM, then exits 130 (Ctrl-C) or 143 (SIGTERM) (SPEC §5).
+    Speaks the real wire protocol (TC3-signed API 3.0). Takes no PATH: the database is --db,
+    else $RECONCILER_CLOUD_DB, else that of the stack in --stack-dir. Stops cleanly on Ctrl-C
+    or SIGTERM, then exits 130 (Ctrl-C) or 143 (SIGTERM) (SPEC §5).
     """
     from reconciler.cloudsim.server import serve as start_server
     from reconciler.commands.clouddb import resolve_cloud_db

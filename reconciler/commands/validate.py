@@ -23,8 +23,9 @@ from reconciler.manifests.schemas import KIND_SCHEMAS, bundled_schema
     "{file, line, column, kind, name, pointer, message, severity}.",
 )
 def validate(path: Path, output_format: str) -> int:
-    """Check the manifests in PATH (a directory, default ".", or a file) without any cloud call.
+    """Check the manifests (no cloud call).
 
+    Checks the manifests in PATH (a directory, default ".", or a file) without any cloud call.
     Policy rules the manifests alone can break (allowedAccounts, requiredTags) are checked too:
     a `deny` rule is an error (exit 1), a `warn` rule a warning (exit 0).
     """
@@ -48,10 +49,15 @@ def validate(path: Path, output_format: str) -> int:
     return 0 if desired is not None else 1
 
 
-@click.command()
+@click.command(
+    help="Print the manifests' JSON Schema.\n\n"
+    "Prints a self-contained JSON Schema (draft 2020-12) of one manifest KIND, or without KIND "
+    "of any manifest (chosen by its `kind`). KIND is one of "
+    f"{', '.join(KIND_SCHEMAS)} (any case)."
+)
 @click.argument("kind", required=False)
 def schema(kind: str | None) -> int:
-    """Print the JSON Schema of one manifest KIND, or of any manifest (self-contained)."""
+    """`reconciler schema [KIND]` (its help text, which lists the kinds, is given above)."""
     if kind is not None:
         by_name = {name.lower(): name for name in KIND_SCHEMAS}
         if kind.lower() not in by_name:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.errors import LockError
+from reconciler.errors import LockError, LockNotFoundError
 
 LOCK_FILE = Path(".reconciler") / "lock.json"
 """Where the real cloud's lock lives, relative to the stack (manifest) directory."""
@@ -62,7 +62,7 @@ class LockStore(Protocol):
         ...
 
     def force_unlock(self, lock_id: str) -> Lock:
-        """Remove the lock with this ID whoever holds it; LockError if there is none."""
+        """Remove the lock with this ID whoever holds it; LockNotFoundError if there is none."""
         ...
 
     def current(self, stack: str) -> Lock | None:
@@ -91,15 +91,17 @@ def _current_user() -> str:
 
 
 def _refusal(holder: Lock) -> LockError:
+    """The refusal naming the holder; the CLI adds the `reconciler unlock` command to run, with
+    the stack's PATH as the user gave it (known only there)."""
     return LockError(
-        f"stack {holder.stack!r} is locked by {holder.describe()} in {holder.location}: another "
-        f"apply is running. If it is not, remove the stale lock with "
-        f"`reconciler unlock {holder.id}`."
+        f"the apply lock of stack {holder.stack!r} is held by {holder.describe()} in "
+        f"{holder.location}: another apply is running.",
+        lock_id=holder.id,
     )
 
 
-def _no_such_lock(lock_id: str, location: str) -> LockError:
-    return LockError(f"no apply lock with ID {lock_id} in {location}")
+def _no_such_lock(lock_id: str, location: str) -> LockNotFoundError:
+    return LockNotFoundError(f"no apply lock with ID {lock_id} in {location}")
 
 
 class SqliteLockStore:

@@ -99,9 +99,16 @@ def test_lock_refuses_a_second_apply_until_unlocked(quickstart: Path, cloud_db: 
     assert refused.exit_code == 1
     assert "ci@runner-7" in refused.stderr
     assert held.id in refused.stderr
+    # The refusal prints the command that removes the lock, with the PATH and --db used.
+    hint = f"`reconciler unlock {held.id} {quickstart} --db {cloud_db}`"
+    assert hint in refused.stderr
     unlocked = run_cli("unlock", held.id, str(quickstart), "--db", str(cloud_db))
     assert unlocked.exit_code == 0, unlocked.stderr
-    assert run_cli("unlock", held.id, str(quickstart), "--db", str(cloud_db)).exit_code == 1
+    again = run_cli("unlock", held.id, str(quickstart), "--db", str(cloud_db))
+    assert again.exit_code == 1
+    assert again.stderr == (
+        f"Error: no apply lock with ID {held.id} in {cloud_db} (nothing to unlock)\n"
+    )
     applied = run_cli("apply", str(quickstart), "--db", str(cloud_db), "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
 

@@ -10,7 +10,13 @@ import pytest
 
 from reconciler.commands.errors import error_lines
 from reconciler.commands.plan import plan_exit_code, write_plan_file
-from reconciler.errors import LockError, ManifestError, PlanError, StalePlanError
+from reconciler.errors import (
+    LockError,
+    LockNotFoundError,
+    ManifestError,
+    PlanError,
+    StalePlanError,
+)
 from reconciler.manifests.problems import Problem
 from reconciler.model.plan import Action, Change, Plan, PlanOptions, PolicyViolation
 from reconciler.render.plan_json import plan_schema
@@ -53,6 +59,28 @@ def test_show_refuses_a_file_that_is_not_a_plan(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "not a plan file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["show", "apply", "plan", "output", "graph"])
+def test_a_path_that_does_not_exist_is_named_as_missing(tmp_path: Path, command: str) -> None:
+    missing = tmp_path / "nonexist.json"
+    result = run_cli(command, str(missing))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no such file or directory: {missing}\n"
+
+
+def test_unlock_in_a_directory_that_does_not_exist(tmp_path: Path) -> None:
+    result = run_cli("unlock", "abc", str(tmp_path / "nope"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no such file or directory: {tmp_path / 'nope'}\n"
+
+
+def test_show_of_a_directory_says_it_is_a_directory(tmp_path: Path) -> None:
+    result = run_cli("show", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path}: a directory, not a plan file (a JSON object with format_version)\n"
+    )
 
 
 def test_show_reports_a_schema_violation_with_its_location(planfile: Path) -> None:
@@ -116,6 +144,10 @@ def test_error_lines_list_every_manifest_problem() -> None:
     [
         (StalePlanError("image.a changed"), "Error: the plan is stale: image.a changed"),
         (LockError("held by ci@host"), "Error: the stack is locked: held by ci@host"),
+        (
+            LockNotFoundError("no apply lock with ID abc in cloud.db"),
+            "Error: no apply lock with ID abc in cloud.db (nothing to unlock)",
+        ),
         (PlanError("boom"), "Error: boom"),
     ],
 )

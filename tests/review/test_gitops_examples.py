@@ -151,6 +151,16 @@ def assert_reviewed_and_applied(workspace: Path, ran: list[str], link_base: str)
     assert after.returncode == 0, after.stdout + after.stderr
 
 
+def assert_installed_from_the_repository(log: str) -> None:
+    """reconciler is not on PyPI (a PyPI project of that name is unrelated): the pipelines install
+    it from its Git repository, pinned to a commit the user fills in."""
+    installs = [line for line in log.splitlines() if line.startswith("pip install")]
+    assert installs
+    for line in installs:
+        assert "git+https://github.com/<org>/reconciler@<commit-sha>" in line, line
+        assert "reconciler==" not in line
+
+
 def test_github_actions_example_validates_plans_comments_and_applies(workspace: Path) -> None:
     workflow = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
     assert workflow["jobs"]["plan"]["if"] == "github.event_name == 'pull_request'"
@@ -165,6 +175,7 @@ def test_github_actions_example_validates_plans_comments_and_applies(workspace: 
     )
     log = (workspace.parent / "stubs.log").read_text(encoding="utf-8")
     assert "gh run download" in log
+    assert_installed_from_the_repository(log)
 
 
 def test_gitlab_ci_example_validates_plans_notes_and_applies(workspace: Path) -> None:
@@ -179,6 +190,7 @@ def test_gitlab_ci_example_validates_plans_notes_and_applies(workspace: Path) ->
     )
     log = (workspace.parent / "stubs.log").read_text(encoding="utf-8")
     assert log.count("python3 -c") == 3  # the note, its body, the artifact download
+    assert_installed_from_the_repository(log)
 
 
 def test_a_plan_error_fails_the_plan_job_after_writing_the_comment(workspace: Path) -> None:
