@@ -152,6 +152,7 @@ def observe_cloud(
             "-" + image.generation[:NAME_SUFFIX_LENGTH] for image in desired.images
         },
         retry=retry,
+        quota_regions=frozenset(desired.stack.regions),
     )
     if not source_sizes:
         return observed

@@ -26,7 +26,7 @@ DEFAULT_REGION_WORKERS = 8
 class _RegionView:
     region: str
     images: tuple[ObservedImage, ...]
-    quota: int
+    quota: int | None
 
 
 def observe_region(
@@ -38,9 +38,10 @@ def observe_region(
     *,
     share_suffixes_for: Collection[str] = (),
     retry: Retry = once,
-) -> tuple[tuple[ObservedImage, ...], int] | None:
-    """One region's custom images (shares read for the stack's own) and quota; None if the
-    region does not answer (unknown or unavailable for this account).
+    read_quota: bool = True,
+) -> tuple[tuple[ObservedImage, ...], int | None] | None:
+    """One region's custom images (shares read for the stack's own) and, with `read_quota`, its
+    quota; None if the region does not answer (unknown or unavailable for this account).
 
     Shares are also read for the images named in `share_lists_for` (IDs) and for untagged
     images whose name is exactly one of `share_names_for` or ends with one of
@@ -52,7 +53,7 @@ def observe_region(
         if is_region_error(exc):
             return None
         raise
-    quota = retry(lambda: provider.image_quota(region))
+    quota = retry(lambda: provider.image_quota(region)) if read_quota else None
     suffixes = tuple(share_suffixes_for)
     images: list[ObservedImage] = []
     for image in listed:
@@ -82,6 +83,7 @@ def observe(
     share_names_for: Collection[str] = (),
     share_suffixes_for: Collection[str] = (),
     retry: Retry = once,
+    quota_regions: Collection[str] | None = None,
 ) -> ObservedCloud:
     """Every PRIVATE_IMAGE of the account in every given region that answers.
 
@@ -93,7 +95,8 @@ def observe(
     endings of untagged images whose shares are read too (`-<generation[:8]>` of the desired
     images: copies of an `existing` image are named after its live name, and an image this
     stack forgot keeps its name); `retry` runs every read (the caller's backoff policy and
-    clock; the default makes each call once).
+    clock; the default makes each call once); `quota_regions`: where DescribeImageQuota is read
+    (None: every region) — only regions where the stack may create images need it.
     """
     ordered = list(dict.fromkeys(regions))
     names = frozenset(share_names_for)
@@ -108,6 +111,7 @@ def observe(
                 names,
                 share_suffixes_for=tuple(share_suffixes_for),
                 retry=retry,
+                read_quota=quota_regions is None or region in quota_regions,
             )
             for region in ordered
         ]
@@ -119,7 +123,7 @@ def observe(
     return ObservedCloud(
         account=provider.account,
         images=tuple(image for view in views for image in view.images),
-        quotas={view.region: view.quota for view in views},
+        quotas={view.region: view.quota for view in views if view.quota is not None},
         regions=tuple(view.region for view in views),
         observed_at=now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )

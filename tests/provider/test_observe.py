@@ -144,6 +144,16 @@ def test_regions_that_do_not_answer_are_skipped_and_quotas_read_per_region(
     assert cloud.account == sim.own_account
 
 
+def test_quotas_are_read_only_where_asked(
+    provider: TencentCloudProvider, transport: RecordingTransport
+) -> None:
+    cloud = observe(provider, [GZ, SH, "ap-tokyo"], "prod", now=NOW, quota_regions={GZ})
+    assert cloud.regions == (GZ, SH, "ap-tokyo")
+    assert set(cloud.quotas) == {GZ}
+    assert transport.count("DescribeImageQuota") == 1
+    assert transport.count("DescribeImageQuota", GZ) == 1
+
+
 def test_other_errors_are_raised(provider: TencentCloudProvider, sim: CloudSim) -> None:
     sim.set_fault("DescribeImages", "InternalError", count=5)
     with pytest.raises(TransientError):
