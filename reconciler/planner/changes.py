@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from reconciler.model.desired import DesiredState
+from reconciler.model.desired import DesiredCopy, DesiredState
 from reconciler.model.observed import ObservedImage
 from reconciler.model.plan import Change, PlanOptions
 from reconciler.model.source import SourceRef
@@ -109,7 +109,12 @@ class ChangePlanner:
                 # Old-generation copies go with the old generation (create-before-destroy:
                 # after the new images and shares); copies of the current one go at once.
                 for retirement in retire_address(
-                    ctx, address, owned, why="copy region removed", declared=image
+                    ctx,
+                    address,
+                    owned,
+                    why="copy region removed",
+                    declared=image,
+                    traced=_copy_document(declared_regions.values()),
                 ):
                     if matches_generation(retirement.image, resolved.generation):
                         removed.append(retirement)
@@ -265,6 +270,16 @@ class ChangePlanner:
             deleted_outside=deleted_outside,
         )
         return outcome, depose(ctx, resolved, address, old)
+
+
+def _copy_document(copies: Iterable[DesiredCopy]) -> SourceRef | None:
+    """Where a removed copy region of an image was declared: the ImageCopy document that
+    still declares its other regions (their `regions` list), when there is just one file of
+    them; None (the Image document) when no copy of it is left or they are in several files."""
+    refs = sorted((c.source_ref for c in copies), key=lambda ref: (ref.file, ref.line))
+    if not refs or len({ref.file for ref in refs}) > 1:
+        return None
+    return refs[0]
 
 
 def _live_size_gb(image: ObservedImage) -> int | None:

@@ -36,9 +36,12 @@ def retire_address(
     *,
     why: str,
     declared: DesiredImage | None,
+    traced: SourceRef | None = None,
 ) -> list[Retirement]:
     """Delete or forget every image of an address; protect → a plan error. The lifecycle is
-    the declared Image's, else the one recorded in the images' reconciler:lifecycle tag."""
+    the declared Image's, else the one recorded in the images' reconciler:lifecycle tag.
+    `traced`: the manifest line the removal comes from when not the Image's (a region taken
+    out of an ImageCopy document): its change, drift and unshares are traced there."""
     if not images:
         return []
     if declared is not None:
@@ -49,9 +52,10 @@ def retire_address(
         flags = TaggedLifecycle.parse(images[0].tags.get(TAG_LIFECYCLE))
         origin = "lifecycle.protect (recorded in its reconciler:lifecycle tag)"
         ref = None
+    where = located_address(address, ref)
+    ref = traced or ref
     for image in images:
         check_drift(ctx, address, image, declared, ref, deleting=not flags.retain)
-    where = located_address(address, ref)
     if flags.protect:
         ctx.out.errors.append(f"{where}: {origin} forbids deleting it")
         return []

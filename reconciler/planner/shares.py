@@ -65,12 +65,14 @@ def share_changes(
     group_accounts: set[str],
     replaced: bool,
     shared_outside: Collection[str] = (),
+    image_ref: SourceRef | None = None,
 ) -> None:
     """Share changes of one image. Shares recreated on a replacement's new image belong to
     the replacement (no-op), whether it is made now or was made by an interrupted apply.
 
     `previous`: accounts of the replaced images → the ID of the image shared with them;
-    `shared_outside`: those of them the stack never shared (drift)."""
+    `shared_outside`: those of them the stack never shared (drift); `image_ref`: the image's
+    manifest line, where a share made outside (never declared) is traced, as in the drift."""
     declared = {s.account: s for s in ctx.desired.shares_of(name, region)}
     live = set(current.shares or ()) if current is not None else set()
     wanted = set(accounts)
@@ -80,8 +82,9 @@ def share_changes(
         if not in_scope(ctx.scope, address) and account not in previous:
             continue
         spec = declared.get(account)
-        ref = spec.source_ref if spec is not None else None
         drifted = f"shares.{account}" in split.drifted
+        outside = drifted or (account in shared_outside and account not in live)
+        ref = spec.source_ref if spec is not None else image_ref if outside else None
         if account in wanted and account in live:
             action, reason = Action.NOOP, "shared"
         elif account in wanted and account in previous and replaced:

@@ -261,7 +261,8 @@ def _drift(plan: JSONObject, links: _SourceLinks) -> str:
         address = _code(entry["address"], cell=True)
         where = links.ref(entry.get("source"), cell=True)
         if not entry.get("diff"):
-            lines.append(f"| {address} | {_text(entry['reason'])} | | | {where} |")
+            values = "".join(f" {value} |" if value else " |" for value in _share_states(entry))
+            lines.append(f"| {address} | {_text(entry['reason'])} |{values} {where} |")
         lines.extend(
             f"| {address} | {_code(diff['path'], cell=True)} | {_value(diff['before'])} "
             f"| {_value(diff['after'])} | {where} |"
@@ -269,6 +270,20 @@ def _drift(plan: JSONObject, links: _SourceLinks) -> str:
         )
     lines.extend(_more_line(drift, LIST_CAP, prefix="| ", suffix=" | | | | |", noun="drifted"))
     return "\n".join(lines)
+
+
+def _share_states(entry: JSONObject) -> tuple[str, str]:
+    """A share's drift as the stack's and the live state (`before`/`after`: the share, or
+    none); other entries without field diffs have no values to show."""
+    if not str(entry["address"]).startswith("share.") or not (
+        entry.get("before") or entry.get("after")
+    ):
+        return "", ""
+
+    def state(view: object) -> str:
+        return _code("shared" if view else "not shared", cell=True)
+
+    return state(entry.get("before")), state(entry.get("after"))
 
 
 # -- cost ------------------------------------------------------------------------------------------
@@ -624,11 +639,16 @@ def _details(change: JSONObject, links: _SourceLinks) -> str:
         facts.append(f"region {_code(change['region'])}")
     if change.get("image_id"):
         facts.append(f"image {_code(change['image_id'])}")
-    facts.append(
-        f"manifest {links.ref(change.get('source'))}"
-        if change.get("source")
-        else "manifest: no longer declared"
-    )
+    if _shared_outside(change):
+        facts.append("not declared (shared outside the stack)")
+        if change.get("source"):
+            facts.append(f"image manifest {links.ref(change.get('source'))}")
+    else:
+        facts.append(
+            f"manifest {links.ref(change.get('source'))}"
+            if change.get("source")
+            else "manifest: no longer declared"
+        )
     body.append(" · ".join(facts))
     body.extend(f"> [!WARNING]\n> {_text(w, start=True)}" for w in change.get("warnings", []))
     table = _field_table(change)
@@ -636,6 +656,13 @@ def _details(change: JSONObject, links: _SourceLinks) -> str:
         body.append(table)
     inner = "\n\n".join(body)
     return f"<details><summary>{summary}</summary>\n\n{inner}\n\n</details>"
+
+
+def _shared_outside(change: JSONObject) -> bool:
+    """An unshare of a share made outside the stack: it was never declared."""
+    return change["action"] == "unshare" and str(change["reason"]).startswith(
+        "drift: shared outside the stack"
+    )
 
 
 def _field_table(change: JSONObject) -> str:
@@ -648,7 +675,12 @@ def _field_table(change: JSONObject) -> str:
             for path, before, after in _leaf_diffs(entry["path"], entry["before"], entry["after"])
         ]
         return "\n".join(rows)
-    view = change.get("after") if change["action"] != "delete" else change.get("before")
+    if change["action"] == "delete":
+        return _deleted_summary(change)
+    if change["action"] == "update":
+        # No field differs: only the image's tags are rewritten (record, ownership, lifecycle).
+        return "Tags only; no attribute changes."
+    view = change.get("after")
     if not view:
         return ""
     rows = ["| Field | Value |", "|---|---|"]
@@ -657,6 +689,25 @@ def _field_table(change: JSONObject) -> str:
         for path, value in _flatten(view)
     ]
     return "\n".join(rows)
+
+
+def _deleted_summary(change: JSONObject) -> str:
+    """What a deletion takes away, instead of every field of the image: its ID and name, its
+    size when known, and the accounts that lose their share of it."""
+    view = change.get("before")
+    view = view if isinstance(view, Mapping) else {}
+    image_id = view.get("imageId") or change.get("image_id")
+    if not image_id:
+        return ""
+    parts = [f"Deletes image {_code(image_id)}"]
+    if view.get("imageName"):
+        parts[0] += f" ({_code(view['imageName'])})"
+    if isinstance(view.get("sizeGb"), int | float):
+        parts.append(f"{_gb(view['sizeGb'])} GiB")
+    shares = view.get("shares") or []
+    lost = ", ".join(_code(account) for account in shares) if shares else "none"
+    parts.append(f"shares lost: {lost}")
+    return " · ".join(parts) + "."
 
 
 def _leaf_diffs(path: str, before: Any, after: Any) -> Iterable[tuple[str, Any, Any]]:

@@ -533,3 +533,45 @@ def test_destroy_with_nothing_owned_says_so() -> None:
     text = render_markdown(plan)
     assert "**No changes.** Nothing to destroy: the stack owns no images." in text
     assert "matches the manifests" not in text
+
+
+def test_a_delete_or_tags_only_update_without_diffs_is_summed_up_not_dumped() -> None:
+    view = {
+        "imageId": "img-web00001",
+        "region": "ap-guangzhou",
+        "imageName": "web-1a2b3c4d",
+        "description": "Web",
+        "tags": {"owner": "a"},
+        "shares": ["100000000002", "100000000003"],
+    }
+    deleted = change(
+        "image.web", "delete", "no longer declared", before=view, image_id="img-web00001"
+    )
+    recorded = change(
+        "image.api",
+        "update",
+        "record what was applied (an earlier apply did not finish)",
+        before={**view, "imageId": "img-api00001"},
+        after={**view, "imageId": "img-api00001"},
+        image_id="img-api00001",
+    )
+    text = render_markdown(plan_json([deleted, recorded]))
+    assert "| Field | Value |" not in text
+    assert (
+        "Deletes image `img-web00001` (`web-1a2b3c4d`) · "
+        "shares lost: `100000000002`, `100000000003`."
+    ) in text
+    assert "Tags only; no attribute changes." in text
+
+
+def test_a_share_made_outside_is_not_called_no_longer_declared() -> None:
+    view = {"account": "100000000004", "imageId": "img-web00001"}
+    address = "share.web@ap-guangzhou:100000000004"
+    unshare = change(
+        address, "unshare", "drift: shared outside the stack", before=view, image_id="img-web00001"
+    )
+    drifted = change(address, "share", "shared outside the stack", after=view)
+    text = render_markdown(plan_json([unshare], drift=[drifted]))
+    assert "manifest: no longer declared" not in text
+    assert "not declared (shared outside the stack) · image manifest `images.yaml:1`" in text
+    assert f"| `{address}` | shared outside the stack | `not shared` | `shared` |" in text
