@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.engine.clock import Clock, SystemClock
 from reconciler.engine.hooks import Hook, NullHook
@@ -20,18 +20,14 @@ from reconciler.engine.result import ApplyResult
 from reconciler.engine.retry import Retry
 from reconciler.engine.settings import ExecutorSettings
 from reconciler.errors import PlanError, StalePlanError, UsageError
-from reconciler.model.desired import (
-    DesiredStack,
-    DesiredState,
-    ExistingSource,
-    InstanceSource,
-    SnapshotsSource,
-)
-from reconciler.model.generation import NAME_SUFFIX_LENGTH
-from reconciler.model.observed import TAG_GENERATION, ObservedCloud
+from reconciler.model.desired import DesiredStack, DesiredState
+from reconciler.model.observed import TAG_GENERATION, ObservedCloud, ObservedImage
 from reconciler.model.plan import Plan, PlanOptions
 from reconciler.model.regions import REGIONS
 from reconciler.provider.tencent import TencentCloudProvider
+
+if TYPE_CHECKING:
+    from reconciler.manifests.export import ImportedImage
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +46,13 @@ LOCAL_POLL_INTERVAL = 1.0
 """Seconds between wait polls on the embedded simulated cloud (it finishes a create in ~3 s)."""
 
 
-def executor_settings_for(stack: DesiredStack, parallelism: int = 10) -> ExecutorSettings:
+DEFAULT_PARALLELISM: int = ExecutorSettings().parallelism
+"""`--parallelism`'s default: the executor's own (`ExecutorSettings.parallelism`)."""
+
+
+def executor_settings_for(
+    stack: DesiredStack, parallelism: int = DEFAULT_PARALLELISM
+) -> ExecutorSettings:
     """How `reconciler apply` runs against this stack's provider.
 
     The embedded simulated cloud (`local`) is polled every second; any other provider (the real
@@ -129,42 +131,27 @@ def observe_cloud(
     the default policy on the system clock).
     """
     from reconciler.engine.retry import Retrier
+    from reconciler.planner.needs import observation_needs
     from reconciler.provider.observe import observe, observe_sources
 
     retry = retry or Retrier()
-
-    adopting = {
-        image.source.image_id
-        for image in desired.images
-        if isinstance(image.source, ExistingSource)
-    }
-    # Untagged images with a desired exact name are adopted (SPEC §3): read their shares too.
-    names = {image.cloud_name for image in desired.images if image.cloud_name is not None}
-    names |= {image.copy_name for image in desired.images}
+    needs = observation_needs(desired)
     observed = observe(
         provider,
         observe_regions(desired),
         desired.stack.name,
         now=now,
-        share_lists_for=adopting,
-        share_names_for=names,
-        share_suffixes_for={
-            "-" + image.generation[:NAME_SUFFIX_LENGTH] for image in desired.images
-        },
+        share_lists_for=needs.share_ids,
+        share_names_for=needs.share_names,
+        share_suffixes_for=needs.share_suffixes,
         retry=retry,
-        quota_regions=frozenset(desired.stack.regions),
+        quota_regions=needs.quota_regions,
     )
     if not source_sizes:
         return observed
-    instances: defaultdict[str, set[str]] = defaultdict(set)
-    snapshots: defaultdict[str, set[str]] = defaultdict(set)
-    for image in desired.images:
-        source = image.source
-        if isinstance(source, InstanceSource):
-            instances[image.region].add(source.instance_id)
-        elif isinstance(source, SnapshotsSource):
-            snapshots[image.region].update((source.system, *source.data))
-    sources = observe_sources(provider, instances=instances, snapshots=snapshots, retry=retry)
+    sources = observe_sources(
+        provider, instances=needs.instances, snapshots=needs.snapshots, retry=retry
+    )
     return dataclasses.replace(
         observed, source_sizes=sources.sizes, missing_sources=sources.missing
     )
@@ -194,6 +181,36 @@ def recorded_path(path: Path) -> str:
     return path.as_posix()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    """A plan with what it was made from: the manifests and the observation of the cloud."""
+
+    plan: Plan
+    desired: DesiredState
+    observed: ObservedCloud
+
+
+def planned(
+    path: Path,
+    options: PlanOptions,
+    *,
+    runtime: Runtime | None = None,
+    now: datetime | None = None,
+) -> Planned:
+    """`plan`, with the manifests and the observation it was made from (for `apply_plan`)."""
+    runtime = runtime or Runtime()
+    desired = load(path)
+    moment = _utc_now(runtime, now)
+    with open_provider(desired, path, runtime) as provider:
+        observed = observe_cloud(provider, desired, moment, retry=reads_retry(runtime))
+    made = plan_from(desired, observed, options, moment)
+    return Planned(
+        plan=dataclasses.replace(made, path=recorded_path(path)),
+        desired=desired,
+        observed=observed,
+    )
+
+
 def plan_and_observation(
     path: Path,
     options: PlanOptions,
@@ -202,13 +219,8 @@ def plan_and_observation(
     now: datetime | None = None,
 ) -> tuple[Plan, ObservedCloud]:
     """`plan`, and the observation of the cloud it was made from (for `apply_plan`'s checks)."""
-    runtime = runtime or Runtime()
-    desired = load(path)
-    moment = _utc_now(runtime, now)
-    with open_provider(desired, path, runtime) as provider:
-        observed = observe_cloud(provider, desired, moment, retry=reads_retry(runtime))
-    made = plan_from(desired, observed, options, moment)
-    return dataclasses.replace(made, path=recorded_path(path)), observed
+    made = planned(path, options, runtime=runtime, now=now)
+    return made.plan, made.observed
 
 
 def plan(
@@ -221,9 +233,12 @@ def plan(
 ) -> Plan:
     """Load + validate → observe every region → make the plan → add policy and cost.
 
-    `db` is a shorthand for `runtime=Runtime(db=db)`. The plan records `path` (`Plan.path`).
+    `db` is a shorthand for `runtime=Runtime(db=db)`; give one or the other (ValueError if
+    both). The plan records `path` (`Plan.path`).
     """
-    return plan_and_observation(path, options, runtime=runtime or Runtime(db=db), now=now)[0]
+    if db is not None and runtime is not None:
+        raise ValueError("app.plan: give db or runtime, not both (put db in the Runtime)")
+    return planned(path, options, runtime=runtime or Runtime(db=db), now=now).plan
 
 
 def check_applicable(plan: Plan) -> None:
@@ -282,13 +297,47 @@ def _execute_locked(
     from reconciler.provider.factory import lock_store_for
 
     store = lock_store_for(desired.stack, path, db=runtime.db)
-    with held(store, desired.stack.name):
+    with held(store, desired.stack.name, clock=runtime.clock):
         return execute(
             plan.steps,
             provider,
             settings=runtime.settings,
             clock=runtime.clock,
             hook=hook,
+            stop=stop,
+        )
+
+
+def _apply_checked(
+    plan: Plan,
+    path: Path,
+    *,
+    desired: DesiredState,
+    runtime: Runtime,
+    parallelism: int | None,
+    hook: Hook | None,
+    stop: threading.Event | None,
+    observation: Callable[[TencentCloudProvider], ObservedCloud],
+) -> ApplyResult:
+    """The tail both applies share: observe (`observation`), check every step's ownership
+    against it, then run the steps under the stack's apply lock.
+
+    `parallelism`: run with `executor_settings_for(stack, parallelism)` instead of the
+    runtime's settings (what `reconciler apply` does)."""
+    if parallelism is not None:
+        runtime = dataclasses.replace(
+            runtime, settings=executor_settings_for(desired.stack, parallelism)
+        )
+    with open_provider(desired, path, runtime) as provider:
+        observed = observation(provider)
+        check_ownership(plan, desired, observed)
+        return _execute_locked(
+            plan,
+            desired=desired,
+            path=path,
+            provider=provider,
+            runtime=runtime,
+            hook=hook or NullHook(),
             stop=stop,
         )
 
@@ -301,32 +350,38 @@ def apply_plan(
     hook: Hook | None = None,
     stop: threading.Event | None = None,
     observed: ObservedCloud | None = None,
+    desired: DesiredState | None = None,
+    parallelism: int | None = None,
 ) -> ApplyResult:
     """Run a freshly made plan's steps under the stack's apply lock.
 
-    `observed`: the observation the plan was made from (`plan_and_observation`); without it the
-    cloud is observed again. Every step is checked against it (`check_ownership`) first.
+    `observed` and `desired`: the observation and the manifests the plan was made from
+    (`planned`); without them the cloud is observed again and `path` loaded again. Every step is
+    checked against them (`check_ownership`) first. `parallelism`: see `_apply_checked`.
     """
     runtime = runtime or Runtime()
     check_applicable(plan)
     check_steps(plan)
-    desired = load(path)
-    with open_provider(desired, path, runtime) as provider:
-        if observed is None:
-            moment = _utc_now(runtime, None)
-            observed = observe_cloud(
-                provider, desired, moment, source_sizes=False, retry=reads_retry(runtime)
-            )
-        check_ownership(plan, desired, observed)
-        return _execute_locked(
-            plan,
-            desired=desired,
-            path=path,
-            provider=provider,
-            runtime=runtime,
-            hook=hook or NullHook(),
-            stop=stop,
+    manifests = desired if desired is not None else load(path)
+
+    def observation(provider: TencentCloudProvider) -> ObservedCloud:
+        if observed is not None:
+            return observed
+        moment = _utc_now(runtime, None)
+        return observe_cloud(
+            provider, manifests, moment, source_sizes=False, retry=reads_retry(runtime)
         )
+
+    return _apply_checked(
+        plan,
+        path,
+        desired=manifests,
+        runtime=runtime,
+        parallelism=parallelism,
+        hook=hook,
+        stop=stop,
+        observation=observation,
+    )
 
 
 def stale_reasons(plan: Plan, observed: ObservedCloud, now: datetime) -> list[str]:
@@ -343,13 +398,18 @@ def stale_reasons(plan: Plan, observed: ObservedCloud, now: datetime) -> list[st
     return reasons
 
 
-def load_for_plan(plan: Plan, path: Path) -> DesiredState:
-    """The manifests of the plan's stack in `path` (UsageError when they hold another stack)."""
-    desired = load(path)
+def check_plan_stack(plan: Plan, desired: DesiredState, path: Path) -> None:
+    """UsageError when the manifests in `path` hold another stack than the plan's."""
     if desired.stack.name != plan.stack:
         raise UsageError(
             f"the plan is for stack {plan.stack!r} but {path} holds stack {desired.stack.name!r}"
         )
+
+
+def load_for_plan(plan: Plan, path: Path) -> DesiredState:
+    """The manifests of the plan's stack in `path` (UsageError when they hold another stack)."""
+    desired = load(path)
+    check_plan_stack(plan, desired, path)
     return desired
 
 
@@ -361,35 +421,46 @@ def apply_planfile(
     hook: Hook | None = None,
     stop: threading.Event | None = None,
     now: datetime | None = None,
+    desired: DesiredState | None = None,
+    parallelism: int | None = None,
 ) -> ApplyResult:
     """Apply exactly a saved plan after re-observing: refuse it if stale or expired, if a step is
     not what the planner makes, or if a step changes an image the stack doesn't own.
 
     `path` is the manifest directory of the plan's stack (for the provider settings, the lock and
-    the ownership check). Changes to images the plan does not touch don't make it stale.
+    the ownership check); `desired`: its manifests when already loaded (`load_for_plan`).
+    Changes to images the plan does not touch don't make it stale. `parallelism`: see
+    `_apply_checked`.
     """
     runtime = runtime or Runtime()
     check_applicable(plan)
     check_steps(plan)
-    desired = load_for_plan(plan, path)
+    if desired is None:
+        manifests = load_for_plan(plan, path)
+    else:
+        check_plan_stack(plan, desired, path)
+        manifests = desired
     moment = _utc_now(runtime, now)
-    with open_provider(desired, path, runtime) as provider:
+
+    def observation(provider: TencentCloudProvider) -> ObservedCloud:
         observed = observe_cloud(
-            provider, desired, moment, source_sizes=False, retry=reads_retry(runtime)
+            provider, manifests, moment, source_sizes=False, retry=reads_retry(runtime)
         )
         reasons = stale_reasons(plan, observed, moment)
         if reasons:
             raise StalePlanError("\n".join([*(f"  {r}" for r in reasons), "Make a new plan."]))
-        check_ownership(plan, desired, observed)
-        return _execute_locked(
-            plan,
-            desired=desired,
-            path=path,
-            provider=provider,
-            runtime=runtime,
-            hook=hook or NullHook(),
-            stop=stop,
-        )
+        return observed
+
+    return _apply_checked(
+        plan,
+        path,
+        desired=manifests,
+        runtime=runtime,
+        parallelism=parallelism,
+        hook=hook,
+        stop=stop,
+        observation=observation,
+    )
 
 
 def output(path: Path, *, runtime: Runtime | None = None) -> list[ImageOutput]:
@@ -440,22 +511,118 @@ def graph(
     return render_graph(plan_to_json(plan(path, options, runtime=runtime)), graph_format)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Imports:
+    """What `reconciler import` found to adopt, and where it looked."""
+
+    images: tuple[ImportedImage, ...]
+    """The custom images to adopt, by region, name and ID, with unused manifest names."""
+    regions: tuple[str, ...]
+    """The regions searched."""
+    outside_regions: tuple[str, ...]
+    """Regions of `images` the stack does not list (add them before planning)."""
+
+
+def _check_import_options(region: str | None, image_id: str | None, all_unmanaged: bool) -> None:
+    from reconciler.model.regions import is_region
+
+    if all_unmanaged == bool(image_id):
+        raise UsageError("give either --region R --image-id IMG or --all-unmanaged")
+    if image_id and not region:
+        raise UsageError("--image-id needs --region")
+    if region and not is_region(region):
+        raise UsageError(f"--region {region}: not a Tencent Cloud region")
+
+
+def _custom_image(provider: TencentCloudProvider, region: str, image_id: str) -> ObservedImage:
+    # ImageIds and Filters can't be combined in one DescribeImages: list the custom images.
+    for image in provider.describe_private_images(region):
+        if image.image_id == image_id:
+            return image
+    raise UsageError(
+        f"{image_id}: no custom image with this ID in {region} "
+        "(public and shared-in images can't be imported)"
+    )
+
+
+def _adoptable_image(image: ObservedImage, desired: DesiredState) -> ObservedImage:
+    """`image` when it can be adopted; UsageError when it failed or a stack manages it."""
+    if image.state.failed:
+        raise UsageError(f"{image.image_id} in {image.region} is {image.state.value}: not usable")
+    if image.stack is not None:
+        whose = "this stack" if image.stack == desired.stack.name else f"stack {image.stack!r}"
+        raise UsageError(
+            f"{image.image_id} in {image.region} is already managed by {whose}"
+            + (f" as {image.address}" if image.address else "")
+        )
+    return image
+
+
+def import_images(
+    path: Path,
+    *,
+    region: str | None = None,
+    image_id: str | None = None,
+    all_unmanaged: bool = False,
+    runtime: Runtime | None = None,
+) -> Imports:
+    """The live custom images to adopt into the stack in `path` (`reconciler import`, SPEC §3).
+
+    `region` + `image_id`: that one image (UsageError if it is failed or managed by a stack);
+    `all_unmanaged`: every usable custom image no stack manages, in `region` or else in the
+    stack's regions. Each gets its live share accounts and an unused manifest name.
+    """
+    from reconciler.manifests.export import ImportedImage, manifest_name
+
+    _check_import_options(region, image_id, all_unmanaged)
+    runtime = runtime or Runtime()
+    desired = load(path)
+    regions = (region,) if region else tuple(desired.stack.regions)
+    with open_provider(desired, path, runtime) as provider:
+        if image_id and region:
+            found = [_adoptable_image(_custom_image(provider, region, image_id), desired)]
+        else:
+            found = [
+                image
+                for r in regions
+                for image in provider.describe_private_images(r)
+                if image.stack is None and not image.state.failed
+            ]
+        taken = {image.name for image in desired.images}
+        imported = tuple(
+            ImportedImage(
+                image=image,
+                shares=provider.share_accounts(image.region, image.image_id),
+                name=manifest_name(image.name or image.image_id, taken),
+            )
+            for image in sorted(found, key=lambda i: (i.region, i.name, i.image_id))
+        )
+    outside = sorted({entry.image.region for entry in imported} - set(desired.stack.regions))
+    return Imports(images=imported, regions=regions, outside_regions=tuple(outside))
+
+
 __all__: Sequence[str] = (
+    "DEFAULT_PARALLELISM",
     "ImageOutput",
+    "Imports",
+    "Planned",
     "Runtime",
     "apply_plan",
     "apply_planfile",
     "check_applicable",
     "check_ownership",
+    "check_plan_stack",
     "check_steps",
     "executor_settings_for",
     "graph",
+    "import_images",
     "load",
     "load_for_plan",
     "output",
     "plan",
     "plan_and_observation",
     "plan_from",
+    "planned",
     "recorded_path",
     "stale_reasons",
     "unlock",

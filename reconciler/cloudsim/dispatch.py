@@ -16,7 +16,7 @@ from reconciler.cloudsim import admin, cbs, cvm, faults, images, instances, inve
 from reconciler.cloudsim.admin import Account
 from reconciler.cloudsim.clock import Clock, SystemClock
 from reconciler.cloudsim.context import Action, CallContext
-from reconciler.cloudsim.errors import ApiError
+from reconciler.cloudsim.errors import INTERNAL_ERROR_MESSAGE, ApiError
 from reconciler.cloudsim.params import validate
 from reconciler.cloudsim.regions import is_region
 from reconciler.cloudsim.settings import Settings, check_setting, load_settings, save_settings
@@ -89,7 +89,7 @@ class CloudSim:
                 "Response": {
                     "Error": {
                         "Code": "InternalError",
-                        "Message": "An internal error has occurred. Retry your request.",
+                        "Message": INTERNAL_ERROR_MESSAGE,
                     },
                     "RequestId": request_id,
                 }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+INTERNAL_ERROR_MESSAGE = "An internal error has occurred. Retry your request."
+"""The message of every `InternalError` (a crash inside the cloud, or an injected fault)."""
+
 
 class ApiError(Exception):
     """An API-level failure; the dispatcher turns it into the `Response.Error` envelope."""

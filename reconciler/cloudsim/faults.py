@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.cloudsim.errors import ApiError
+from reconciler.cloudsim.errors import INTERNAL_ERROR_MESSAGE, ApiError
 
 ANY_ACTION = "*"
 THROTTLE_WINDOW_SECONDS = 1.0
@@ -29,7 +29,7 @@ ERROR_CODE = re.compile(r"[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*")
 """The shape of an API error code: `InternalError`, `InvalidParameterValue.LimitExceeded`."""
 _MESSAGES = {
     "RequestLimitExceeded": "The number of requests exceeds the frequency limit.",
-    "InternalError": "An internal error has occurred. Retry your request.",
+    "InternalError": INTERNAL_ERROR_MESSAGE,
 }
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from reconciler.cloudsim.clock import Clock
+from reconciler.cloudsim.errors import INTERNAL_ERROR_MESSAGE
 from reconciler.cloudsim.signing import SignatureRefused, SignedRequest, verify
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ class CloudRequestHandler(BaseHTTPRequestHandler):
             return error_envelope(refusal.code, refusal.message)
         except Exception:
             logger.exception("%s %s failed inside the simulated cloud", method, action or "-")
-            return error_envelope("InternalError", "An internal error occurred.")
+            return error_envelope("InternalError", INTERNAL_ERROR_MESSAGE)
 
     def _dispatch_verified(self, method: str, action: str) -> dict[str, Any]:
         # An origin-form target is split by hand: urlsplit would read `//x` as a host.

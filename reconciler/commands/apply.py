@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +37,11 @@ from reconciler.commands.plan import (
     report_blockers,
     target_option,
 )
+from reconciler.engine.hooks import Hook
 from reconciler.engine.result import ApplyResult
 from reconciler.errors import LockError, ReconcilerError, UsageError
 from reconciler.model.desired import DesiredState
-from reconciler.model.observed import ObservedCloud
-from reconciler.model.plan import Plan
+from reconciler.model.plan import Plan, PlanOptions
 from reconciler.render.apply_json import apply_result_to_json
 from reconciler.render.progress import LineProgress
 from reconciler.render.text import render_apply_result, use_color
@@ -186,13 +185,107 @@ def unlock_hint(directory: Path, db: str | None) -> Iterator[None]:
         ) from error
 
 
+def _run_apply(
+    plan: Plan,
+    directory: Path,
+    *,
+    db: str | None,
+    output_format: str,
+    runtime: app.Runtime,
+    run: Callable[[Hook, threading.Event], ApplyResult],
+) -> int:
+    """Run `run` with line progress on stderr, stopping on signals; report; the exit code."""
+    started = runtime.clock.monotonic()
+    progress = LineProgress(
+        sys.stderr,
+        color=use_color(sys.stderr),
+        elapsed=lambda: runtime.clock.monotonic() - started,
+    )
+    with stop_on_signals() as stop, unlock_hint(directory, db):
+        result = run(progress, stop.event)
+    return _report(result, plan, output_format, stop)
+
+
+def _apply_manifests(
+    target: Path,
+    options: PlanOptions,
+    *,
+    auto_approve: bool,
+    parallelism: int,
+    output_format: str,
+    db: str | None,
+) -> int:
+    """Plan the manifests in `target`, print the plan, ask for `yes`, apply; the exit code."""
+    runtime = app.Runtime(db=db)
+    made = app.planned(target, options, runtime=runtime)
+    plan = made.plan
+    if output_format == "text":
+        click.echo(render(plan, "text"), nl=False)
+    report_blockers(plan, errors_shown=output_format == "text")
+    if plan.errors or plan.denied:
+        return EXIT_ERROR
+    if not plan.steps:
+        return _nothing_to_do(plan, output_format)
+    confirm(auto_approve)
+    return _run_apply(
+        plan,
+        target,
+        db=db,
+        output_format=output_format,
+        runtime=runtime,
+        run=lambda hook, stop: app.apply_plan(
+            plan,
+            target,
+            runtime=runtime,
+            hook=hook,
+            stop=stop,
+            observed=made.observed,
+            desired=made.desired,
+            parallelism=parallelism,
+        ),
+    )
+
+
+def _apply_planfile(
+    target: Path,
+    *,
+    stack_dir: Path | None,
+    parallelism: int,
+    output_format: str,
+    db: str | None,
+) -> int:
+    """Apply exactly the saved plan in `target`, refusing it if it is stale; the exit code."""
+    runtime = app.Runtime(db=db)
+    plan = load_plan_file(target)
+    if not plan.steps:
+        return _nothing_to_do(plan, output_format)
+    directory, hint = planfile_stack_dir(plan, stack_dir)
+    desired = load_planfile_stack(plan, directory, hint)
+    return _run_apply(
+        plan,
+        directory,
+        db=db,
+        output_format=output_format,
+        runtime=runtime,
+        run=lambda hook, stop: app.apply_planfile(
+            plan,
+            directory,
+            runtime=runtime,
+            hook=hook,
+            stop=stop,
+            desired=desired,
+            parallelism=parallelism,
+        ),
+    )
+
+
 @click.command()
 @click.argument("target", metavar="[PATH | PLANFILE]", default=".", type=click.Path(path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
-    default=10,
+    default=app.DEFAULT_PARALLELISM,
     show_default=True,
     help="API operations in flight at once.",
 )
@@ -237,61 +330,34 @@ def apply(
     """
     with reported_errors():
         check_exists(target)
-        runtime = app.Runtime(db=db)
         is_planfile = read_plan_document(target) is not None
         if target.is_file() and not is_planfile:
             raise UsageError(f"{target}: neither a manifest directory nor a plan file")
-        observed: ObservedCloud | None = None
         if is_planfile:
             if destroy or targets or replace or allow_destroy:
                 raise UsageError(
                     "--destroy, --target, --replace and --allow-destroy belong to the plan; "
                     "make a new plan with them instead"
                 )
-            plan = load_plan_file(target)
+            code = _apply_planfile(
+                target,
+                stack_dir=stack_dir,
+                parallelism=parallelism,
+                output_format=output_format,
+                db=db,
+            )
         else:
             options = plan_options(
                 destroy=destroy, targets=targets, replace=replace, allow_destroy=allow_destroy
             )
-            plan, observed = app.plan_and_observation(target, options, runtime=runtime)
-            if output_format == "text":
-                click.echo(render(plan, "text"), nl=False)
-            report_blockers(plan, errors_shown=output_format == "text")
-            if plan.errors or plan.denied:
-                sys.exit(EXIT_ERROR)
-        if not plan.steps:
-            sys.exit(_nothing_to_do(plan, output_format))
-        if is_planfile:
-            directory, hint = planfile_stack_dir(plan, stack_dir)
-            stack = load_planfile_stack(plan, directory, hint).stack
-        else:
-            confirm(auto_approve)
-            directory = target
-            stack = app.load(target).stack
-        runtime = dataclasses.replace(
-            runtime, settings=app.executor_settings_for(stack, parallelism)
-        )
-        started = runtime.clock.monotonic()
-        progress = LineProgress(
-            sys.stderr,
-            color=use_color(sys.stderr),
-            elapsed=lambda: runtime.clock.monotonic() - started,
-        )
-        with stop_on_signals() as stop, unlock_hint(directory, db):
-            if is_planfile:
-                result = app.apply_planfile(
-                    plan, directory, runtime=runtime, hook=progress, stop=stop.event
-                )
-            else:
-                result = app.apply_plan(
-                    plan,
-                    directory,
-                    runtime=runtime,
-                    hook=progress,
-                    stop=stop.event,
-                    observed=observed,
-                )
-        code = _report(result, plan, output_format, stop)
+            code = _apply_manifests(
+                target,
+                options,
+                auto_approve=auto_approve,
+                parallelism=parallelism,
+                output_format=output_format,
+                db=db,
+            )
     sys.exit(code)
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 
+from reconciler.cloudsim.dispatch import SERVICES
 from reconciler.commands.clouddb import resolve_cloud_db
 from reconciler.commands.errors import fail
 from reconciler.commands.lazy import LazyGroup
 from reconciler.errors import ReconcilerError
 
-API_VERSIONS = {"cvm": "2017-03-12", "tag": "2018-08-13", "cbs": "2017-03-12"}
 _FORMAT = click.option(
     "--format",
     "output_format",
@@ -548,7 +548,7 @@ def faults_clear(*, output_format: str, database: _CloudDatabase) -> None:
 @click.option("--region", required=True, help="Region of the request (X-TC-Region).")
 @click.option(
     "--service",
-    type=click.Choice(sorted(API_VERSIONS)),
+    type=click.Choice(sorted(SERVICES)),
     default="cvm",
     show_default=True,
     help="API service.",
@@ -581,7 +581,7 @@ def call(
         response = sim.handle(
             account=account or sim.own_account,
             service=service,
-            version=API_VERSIONS[service],
+            version=SERVICES[service][0],  # the simulator's own version table
             action=action,
             region=region,
             params=params,

@@ -25,9 +25,8 @@ from reconciler.engine.result import ApplyResult, StepOutcome, StepStatus
 from reconciler.engine.settings import ExecutorSettings
 from reconciler.errors import PlanError, ProviderError, ReconcilerError
 from reconciler.model.observed import ImageState, ObservedImage
-from reconciler.model.plan import Step, StepRef
+from reconciler.model.plan import WAIT, Step, StepRef
 
-WAIT = "Wait"
 _SLEEP_SLICE = 1.0
 """Long sleeps are cut in slices so a stop or shutdown is noticed within a second."""
 _READY = frozenset({ImageState.NORMAL, ImageState.USING})
@@ -58,6 +57,8 @@ class _CallFinished:
     outputs: Mapping[str, str] | None
     error_code: str = ""
     error_message: str = ""
+    stopped: bool = False
+    """A retry was due but the apply was stopped: the step ends not-run, not failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,11 +358,17 @@ class _Run:
             try:
                 outputs = self.provider.run_step(step.operation, step.service, step.region, params)
             except ProviderError as exc:
-                if exc.retryable and attempt < retry.attempts and not self._stopping():
-                    delay = retry.delay(attempt, self.rng.random())
-                    self.hook.retrying(step, attempt, exc, delay)
-                    if self._sleep(delay, stop_aware=True):
-                        continue
+                if exc.retryable and attempt < retry.attempts:
+                    if not self._stopping():
+                        delay = retry.delay(attempt, self.rng.random())
+                        self.hook.retrying(step, attempt, exc, delay)
+                        if self._sleep(delay, stop_aware=True):
+                            continue
+                    if self._stopping():  # stopped before or during the backoff
+                        message = (
+                            f"apply stopped before a retry; last error {exc.code}: {exc.message}"
+                        )
+                        return _CallFinished(step.id, attempt, None, exc.code, message, True)
                 return _CallFinished(step.id, attempt, None, exc.code, exc.message)
             except ReconcilerError as exc:
                 return _CallFinished(step.id, attempt, None, type(exc).__name__, str(exc))
@@ -381,7 +388,7 @@ class _Run:
         else:
             self._record(
                 step,
-                StepStatus.FAILED,
+                StepStatus.NOT_RUN if event.stopped else StepStatus.FAILED,
                 attempts=event.attempts,
                 error_code=event.error_code,
                 error_message=event.error_message,

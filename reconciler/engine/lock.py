@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from reconciler.engine.clock import Clock, SystemClock
 from reconciler.errors import LockError, LockNotFoundError
 
 LOCK_FILE = Path(".reconciler") / "lock.json"
@@ -52,9 +53,10 @@ class LockStore(Protocol):
         *,
         owner: str | None = None,
         host: str | None = None,
-        now: datetime | None = None,
+        clock: Clock | None = None,
     ) -> Lock:
-        """Take the lock or raise LockError naming the holder."""
+        """Take the lock or raise LockError naming the holder; `created_at` is read from `clock`
+        (the system clock if none)."""
         ...
 
     def release(self, lock: Lock) -> None:
@@ -71,14 +73,15 @@ class LockStore(Protocol):
 
 
 def _new_lock(
-    stack: str, owner: str | None, host: str | None, now: datetime | None, location: str
+    stack: str, owner: str | None, host: str | None, clock: Clock | None, location: str
 ) -> Lock:
+    now = datetime.fromtimestamp((clock or SystemClock()).now(), UTC)
     return Lock(
         id=str(uuid.uuid4()),
         stack=stack,
         owner=owner or _current_user(),
         host=host or socket.gethostname(),
-        created_at=(now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         location=location,
     )
 
@@ -140,9 +143,9 @@ class SqliteLockStore:
         *,
         owner: str | None = None,
         host: str | None = None,
-        now: datetime | None = None,
+        clock: Clock | None = None,
     ) -> Lock:
-        lock = _new_lock(stack, owner, host, now, self.db_path)
+        lock = _new_lock(stack, owner, host, clock, self.db_path)
         with self._connect() as db:
             try:
                 db.execute(
@@ -153,7 +156,7 @@ class SqliteLockStore:
             except sqlite3.IntegrityError:
                 holder = self._select(db, "stack", stack)
                 if holder is None:  # released in between: try once more
-                    return self.acquire(stack, owner=owner, host=host, now=now)
+                    return self.acquire(stack, owner=owner, host=host, clock=clock)
                 raise _refusal(holder) from None
         return lock
 
@@ -182,7 +185,15 @@ class SqliteLockStore:
 
 
 class FileLockStore:
-    """The lock as `.reconciler/lock.json` beside the manifests, created with O_EXCL."""
+    """The lock as `.reconciler/lock.json` beside the manifests.
+
+    `acquire` writes the record to a temporary file in the same directory and hard-links it into
+    place (atomic create-if-absent), so a reader sees a complete lock file or none at all.
+    `release` and `force_unlock` read the file, then unlink it: if the lock is force-unlocked and
+    taken by another apply between the two, that newer lock is removed. Accepted: it needs a
+    human to force-unlock a running apply at that instant, and correctness never depends on the
+    lock (SPEC §7).
+    """
 
     def __init__(self, stack_dir: str | os.PathLike[str]) -> None:
         self.path = Path(stack_dir) / LOCK_FILE
@@ -211,21 +222,22 @@ class FileLockStore:
         *,
         owner: str | None = None,
         host: str | None = None,
-        now: datetime | None = None,
+        clock: Clock | None = None,
     ) -> Lock:
-        lock = _new_lock(stack, owner, host, now, str(self.path))
+        lock = _new_lock(stack, owner, host, clock, str(self.path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {k: v for k, v in asdict(lock).items() if k != "location"}
+        temporary = self.path.with_name(f"{self.path.name}.{lock.id}.tmp")
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            temporary.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+            os.link(temporary, self.path)
         except FileExistsError:
             holder = self._read()
             if holder is None:
-                return self.acquire(stack, owner=owner, host=host, now=now)
+                return self.acquire(stack, owner=owner, host=host, clock=clock)
             raise _refusal(holder) from None
-        record = {k: v for k, v in asdict(lock).items() if k != "location"}
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2)
-            handle.write("\n")
+        finally:
+            temporary.unlink(missing_ok=True)
         return lock
 
     def release(self, lock: Lock) -> None:
@@ -246,9 +258,9 @@ class FileLockStore:
 
 
 @contextlib.contextmanager
-def held(store: LockStore, stack: str) -> Iterator[Lock]:
+def held(store: LockStore, stack: str, *, clock: Clock | None = None) -> Iterator[Lock]:
     """Hold the stack's lock for the duration of a `with` block (released on any exit)."""
-    lock = store.acquire(stack)
+    lock = store.acquire(stack, clock=clock)
     try:
         yield lock
     finally:

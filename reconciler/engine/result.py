@@ -15,7 +15,8 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
     """A dependency failed (or was skipped), so the step was not attempted."""
     NOT_RUN = "not-run"
-    """The apply was stopped (Ctrl-C) before the step started."""
+    """The apply was stopped (Ctrl-C) before the step started, or before a due retry of it (the
+    last error is in the message)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,9 +55,6 @@ class ApplyResult:
     @property
     def ok(self) -> bool:
         return all(o.status is StepStatus.DONE for o in self.outcomes)
-
-    def with_status(self, status: StepStatus) -> tuple[StepOutcome, ...]:
-        return tuple(o for o in self.outcomes if o.status is status)
 
     def outcome(self, step_id: str) -> StepOutcome:
         for outcome in self.outcomes:

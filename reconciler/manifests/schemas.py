@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -22,6 +23,8 @@ KIND_SCHEMAS: dict[str, str] = {
     "ImageShare": "imageshare.schema.json",
 }
 """Manifest kind → schema file name."""
+NAME_MAX = 40
+"""The length limit of `metadata.name` (the `$defs.name` pattern of common.schema.json)."""
 
 
 def schema_directory() -> Traversable:
@@ -37,6 +40,12 @@ def load_schema(file_name: str) -> dict[str, Any]:
     """One schema file, parsed."""
     document: dict[str, Any] = json.loads((schema_directory() / file_name).read_text("utf-8"))
     return document
+
+
+@cache
+def name_pattern() -> re.Pattern[str]:
+    """The `metadata.name` rule (`$defs.name.pattern` of common.schema.json), compiled."""
+    return re.compile(str(load_schema(COMMON)["$defs"]["name"]["pattern"]))
 
 
 @cache

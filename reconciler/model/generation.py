@@ -66,6 +66,11 @@ def generation_of(
     return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
 
 
+def name_suffix(generation: str) -> str:
+    """`-<generation[:8]>`: how every generation-suffixed cloud image name ends."""
+    return f"-{generation[:NAME_SUFFIX_LENGTH]}"
+
+
 def name_with_generation(name: str, generation: str) -> str:
     """`<name cut to 51>-<generation[:8]>`: a generation-suffixed cloud image name (≤ 60)."""
-    return f"{name[:IMAGE_NAME_MAX]}-{generation[:NAME_SUFFIX_LENGTH]}"
+    return name[:IMAGE_NAME_MAX] + name_suffix(generation)

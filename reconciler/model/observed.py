@@ -13,6 +13,12 @@ TAG_ADDRESS = "reconciler:address"
 TAG_GENERATION = "reconciler:generation"
 TAG_LIFECYCLE = "reconciler:lifecycle"
 TAG_APPLIED = "reconciler:applied"
+TAG_REVISION = "reconciler:revision"
+"""Set only on images made by `--replace` (n ≥ 1); see docs/decisions (forced replacement)."""
+
+TAG_SOURCE = "reconciler:source"
+"""The source a home image was made from, in a compact form (`source_tag`), so that a later
+replacement can name the source field that changed; see docs/decisions (source tag)."""
 
 
 class ImageState(StrEnum):
@@ -112,9 +118,6 @@ class ObservedCloud:
     missing_sources: frozenset[str] = frozenset()
     """Instance and snapshot IDs of the desired sources that are definitely not in their image's
     home region (the read succeeded without them); a read that failed leaves its IDs out."""
-
-    def in_region(self, region: str) -> tuple[ObservedImage, ...]:
-        return tuple(i for i in self.images if i.region == region)
 
     def owned_by(self, stack: str) -> tuple[ObservedImage, ...]:
         return tuple(i for i in self.images if i.stack == stack)

@@ -88,6 +88,12 @@ STEP_SERVICES: Mapping[str, str] = {
 }
 """Every operation a plan step may name, with the service it calls (the schema's enum)."""
 
+API_OPERATIONS: frozenset[str] = frozenset(STEP_SERVICES) - {WAIT}
+"""The step operations that are API actions (every one but `Wait`)."""
+
+IMAGE_MAKING_OPERATIONS: frozenset[str] = frozenset({"CreateImage", "ImportImage"})
+"""The operations that make a new image; their `ImageId` output is that image."""
+
 
 @dataclass(frozen=True, slots=True)
 class StepRef:

@@ -16,16 +16,11 @@ from reconciler.model.observed import (
     TAG_GENERATION,
     TAG_LIFECYCLE,
     TAG_PREFIX,
+    TAG_REVISION,
+    TAG_SOURCE,
     TAG_STACK,
 )
 from reconciler.model.plan import JSONValue
-
-TAG_REVISION = "reconciler:revision"
-"""Set only on images made by `--replace` (n ≥ 1); see docs/decisions (forced replacement)."""
-
-TAG_SOURCE = "reconciler:source"
-"""The source a home image was made from, in a compact form (`source_tag`), so that a later
-replacement can name the source field that changed; see docs/decisions (source tag)."""
 
 APPLIED_HASH_LENGTH = 12
 KEEP_SNAPSHOTS_FLAG = "keep-snapshots"

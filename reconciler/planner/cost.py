@@ -2,81 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
-from importlib.resources import files
+from dataclasses import dataclass
 
 from reconciler.model.desired import (
     DesiredState,
     ImageSource,
     InstanceSource,
-    PricingConfig,
     SnapshotsSource,
 )
 from reconciler.model.observed import ObservedCloud, ObservedImage
 from reconciler.model.plan import Action, Change, CostEstimate, Plan, RegionCost
+from reconciler.model.prices import SHIPPED_PRICES, PriceTable, RegionPrice
 
 SIZE_KEY = "sizeGb"
 """Key of `Change.after` where the planner records the size (GiB) of an image it will create."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RegionPrice:
-    """The price and free tier of snapshot storage in one region."""
-
-    per_gb_month: float
-    free_tier_gb: float = 0.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriceTable:
-    """Snapshot-storage prices per region; regions not listed cost `default_per_gb_month`."""
-
-    currency: str
-    default_per_gb_month: float
-    regions: Mapping[str, RegionPrice] = field(default_factory=dict)
-
-    def price(self, region: str) -> RegionPrice:
-        return self.regions.get(region, RegionPrice(per_gb_month=self.default_per_gb_month))
-
-    def with_overrides(self, pricing: PricingConfig) -> PriceTable:
-        """This table with `Stack.spec.pricing` applied (a region override beats the default)."""
-        default = pricing.default_per_gb_month
-        regions = dict(self.regions)
-        for region in {*pricing.per_gb_month, *pricing.free_tier_gb}:
-            base = regions.get(
-                region, RegionPrice(per_gb_month=default or self.default_per_gb_month)
-            )
-            regions[region] = RegionPrice(
-                per_gb_month=pricing.per_gb_month.get(region, base.per_gb_month),
-                free_tier_gb=pricing.free_tier_gb.get(region, base.free_tier_gb),
-            )
-        return PriceTable(
-            currency=pricing.currency,
-            default_per_gb_month=self.default_per_gb_month if default is None else default,
-            regions=regions,
-        )
-
-
-@cache
-def shipped_price_table() -> PriceTable:
-    """The price table shipped in the package (`reconciler/data/prices.json`)."""
-    text = files("reconciler").joinpath("data/prices.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    return PriceTable(
-        currency=str(data["currency"]),
-        default_per_gb_month=float(data["default_per_gb_month"]),
-        regions={
-            str(region): RegionPrice(
-                per_gb_month=float(entry["per_gb_month"]),
-                free_tier_gb=float(entry.get("free_tier_gb", 0)),
-            )
-            for region, entry in data["regions"].items()
-        },
-    )
 
 
 def image_size_gb(image: ObservedImage) -> float:
@@ -124,9 +65,16 @@ class _RegionTally:
     """Images the stack lets go (`forget`): billed before and after, no longer the stack's."""
 
 
-def estimate_cost(desired: DesiredState, observed: ObservedCloud, plan: Plan) -> CostEstimate:
-    """Per region: the account's snapshot storage and its monthly cost before and after `plan`."""
-    table = shipped_price_table().with_overrides(desired.stack.pricing)
+def estimate_cost(
+    desired: DesiredState,
+    observed: ObservedCloud,
+    plan: Plan,
+    *,
+    prices: PriceTable = SHIPPED_PRICES,
+) -> CostEstimate:
+    """Per region: the account's snapshot storage and its monthly cost before and after `plan`
+    (`prices`: the table before the stack's `spec.pricing` overrides; default the shipped one)."""
+    table = prices.with_overrides(desired.stack.pricing)
     stack = desired.stack.name
     by_id = {image.image_id: image for image in observed.images}
     tallies: defaultdict[str, _RegionTally] = defaultdict(_RegionTally)

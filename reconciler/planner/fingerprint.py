@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote
 
 from reconciler.model.generation import canonical_json
 from reconciler.model.observed import ObservedCloud, ObservedImage
-from reconciler.model.plan import Change, Step
+from reconciler.model.plan import IMAGE_MAKING_OPERATIONS, Change, Step
 
 ABSENT = "absent"
 FREE = "free"
@@ -79,7 +79,7 @@ def touched(steps: Iterable[Step]) -> tuple[str, ...]:
     for step in steps:
         params = step.params
         keys.update(_literal_image_ids(step))
-        if step.operation in {"CreateImage", "ImportImage"}:
+        if step.operation in IMAGE_MAKING_OPERATIONS:
             keys.add(_name_key(step.region, params["ImageName"]))
         if step.operation == "SyncImages":
             keys |= {
@@ -121,7 +121,7 @@ def key_addresses(changes: Iterable[Change], steps: Iterable[Step]) -> dict[str,
         name = step.params.get("ImageName")
         if not isinstance(name, str):
             continue
-        if step.operation in {"CreateImage", "ImportImage"}:
+        if step.operation in IMAGE_MAKING_OPERATIONS:
             result.setdefault(_name_key(step.region, name), step.address)
         if step.operation == "SyncImages":
             for region in step.params.get("DestinationRegions") or ():

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from reconciler.model.desired import DesiredState, ExistingSource
 from reconciler.model.observed import ObservedCloud, ObservedImage
-from reconciler.model.plan import STEP_SERVICES, JSONValue, Plan, Step, StepRef
+from reconciler.model.plan import (
+    IMAGE_MAKING_OPERATIONS,
+    STEP_SERVICES,
+    JSONValue,
+    Plan,
+    Step,
+    StepRef,
+)
 from reconciler.planner.fingerprint import touched
 from reconciler.planner.make import source_snapshots
 from reconciler.planner.ownership import Ownership, is_untagged
@@ -29,8 +36,6 @@ CHANGES_IMAGES = frozenset(
     }
 )
 """Operations that delete, modify, share, retag, untag or copy the live images they name."""
-
-MAKES_IMAGES = frozenset({"CreateImage", "ImportImage"})
 
 
 def describe_step(step: Step) -> str:
@@ -60,7 +65,7 @@ def _param_problems(step: Step) -> list[str]:
     ids = params.get("ImageIds", [])
     if not isinstance(ids, list | tuple) or not all(_is_id(i) for i in ids):
         problems.append("ImageIds must be a list of image IDs")
-    if step.operation in MAKES_IMAGES | {"SyncImages"} and not isinstance(
+    if step.operation in IMAGE_MAKING_OPERATIONS | {"SyncImages"} and not isinstance(
         params.get("ImageName"), str
     ):
         problems.append("ImageName must be a string")
@@ -142,7 +147,7 @@ def _image_ids(value: JSONValue, steps: Mapping[str, Step], depth: int = 0) -> I
     if producer is None or depth > len(steps):
         yield None  # step_problems refuses an unknown reference
         return
-    if producer.operation in MAKES_IMAGES or (
+    if producer.operation in IMAGE_MAKING_OPERATIONS or (
         producer.operation == "SyncImages" and value.field.startswith("ImageSet.")
     ):
         yield None

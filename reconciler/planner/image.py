@@ -6,11 +6,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.model.desired import DeletionPolicy, Lifecycle, SnapshotsSource
-from reconciler.model.observed import TAG_APPLIED, TAG_LIFECYCLE, TAG_PREFIX, ObservedImage
+from reconciler.model.observed import (
+    TAG_APPLIED,
+    TAG_LIFECYCLE,
+    TAG_PREFIX,
+    TAG_SOURCE,
+    ObservedImage,
+)
 from reconciler.model.plan import Change, FieldDiff
 from reconciler.model.source import SourceRef
 from reconciler.planner.applied import (
-    TAG_SOURCE,
     AppliedRecord,
     TaggedLifecycle,
     applied_hash,
@@ -233,6 +238,7 @@ def plan_image(
         split=split,
         group_accounts=group_accounts,
         replaced=bool(deposed),
+        image_ref=ref,
     )
     return ImageOutcome(work=work, change=change, split=split)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from reconciler.model.desired import DeletionPolicy, DesiredImage
-from reconciler.model.observed import TAG_APPLIED, ObservedImage
+from reconciler.model.observed import TAG_APPLIED, TAG_SOURCE, ObservedImage
 from reconciler.model.plan import Action, Change, FieldDiff, JSONValue
 from reconciler.model.source import SourceRef
 from reconciler.planner.applied import (
-    TAG_SOURCE,
     AppliedRecord,
     applied_hash,
     changed_source_paths,

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from reconciler.model.desired import DesiredImage, ExistingSource
 from reconciler.model.generation import NAME_SUFFIX_LENGTH, generation_of, name_with_generation
-from reconciler.model.observed import ObservedImage
-from reconciler.planner.applied import TAG_REVISION
+from reconciler.model.observed import TAG_REVISION, ObservedImage
 from reconciler.planner.ownership import NameHolder, Ownership, matches_generation
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from itertools import zip_longest
 
 from reconciler.model.observed import ImageState
-from reconciler.model.plan import JSONValue, Step, StepRef
+from reconciler.model.plan import WAIT, JSONValue, Step, StepRef
 from reconciler.planner.applied import binds_user_snapshots, ownership_keys
 from reconciler.planner.work import Disposal, GroupWork, ImageWork, PlannedWork, Retirement
 
@@ -70,7 +70,7 @@ class StepGraph:
         self, address: str, region: str, image: ImageHandle, deps: Iterable[str | None]
     ) -> str:
         return self.add(
-            "Wait",
+            WAIT,
             address,
             region,
             {"ImageId": image, "State": "NORMAL"},

@@ -71,17 +71,6 @@ class ImageWork:
     def busy(self) -> bool:
         return self.live is not None and self.live.state.busy
 
-    @property
-    def has_work(self) -> bool:
-        return bool(
-            self.is_new
-            or self.attributes
-            or self.share
-            or self.cancel
-            or self.replace_tags
-            or self.delete_tags
-        )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupWork:

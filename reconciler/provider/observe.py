@@ -203,17 +203,3 @@ def observe_sources(
             sizes.update(answer.sizes)
             missing |= answer.missing
     return SourceReads(sizes, frozenset(missing))
-
-
-def observe_source_sizes(
-    provider: TencentCloudProvider,
-    *,
-    instances: Mapping[str, Collection[str]],
-    snapshots: Mapping[str, Collection[str]],
-    max_workers: int = DEFAULT_REGION_WORKERS,
-    retry: Retry = once,
-) -> dict[str, int]:
-    """The sizes of `observe_sources`."""
-    return observe_sources(
-        provider, instances=instances, snapshots=snapshots, max_workers=max_workers, retry=retry
-    ).sizes

@@ -276,7 +276,10 @@ class SdkTransport:
         self.credential_source = credential.source
         self._credential = credential
         self._request_timeout = request_timeout
-        self._clients: dict[tuple[str, str], CommonClient] = {}
+        self._clients: dict[tuple[int, str, str], CommonClient] = {}
+        """One client per (thread, service, region): a CommonClient is not safe to share between
+        threads (each holds one `requests.Session`, which requests does not promise is thread-safe,
+        and `send_request` writes `request_size` on the shared ApiRequest)."""
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -290,8 +293,9 @@ class SdkTransport:
         return self.endpoint or f"{service}.{region}.{ROOT_DOMAIN}"
 
     def _client(self, service: str, region: str) -> CommonClient:
+        key = (threading.get_ident(), service, region)
         with self._lock:
-            client = self._clients.get((service, region))
+            client = self._clients.get(key)
             if client is None:
                 http_profile = HttpProfile(
                     protocol=self.protocol,
@@ -302,7 +306,7 @@ class SdkTransport:
                 client = _CommonClient(
                     service, API_VERSIONS[service], self._credential.sdk_credential, region, profile
                 )
-                self._clients[(service, region)] = client
+                self._clients[key] = client
             return client
 
     def call(

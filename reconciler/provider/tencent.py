@@ -16,6 +16,7 @@ from reconciler.errors import (
     ProviderError,
 )
 from reconciler.model.observed import TAG_STACK, ImageState, ObservedImage, ObservedSnapshot
+from reconciler.model.plan import API_OPERATIONS, IMAGE_MAKING_OPERATIONS
 from reconciler.provider.ratelimit import RateLimiter
 from reconciler.provider.transport import Transport
 
@@ -24,19 +25,6 @@ PAGE_SIZE = 100
 
 _DUPLICATE_NAME = "InvalidImageName.Duplicate"
 _ALREADY_SHARED = "FailedOperation.AccountAlreadyExists"
-_STEP_OPERATIONS = frozenset(
-    {
-        "CreateImage",
-        "ImportImage",
-        "SyncImages",
-        "ModifyImageAttribute",
-        "ModifyImageSharePermission",
-        "DeleteImages",
-        "DeleteSnapshots",
-        "ModifyResourceTags",
-        "UnTagResources",
-    }
-)
 
 
 def image_resource_name(region: str, account: str, image_id: str) -> str:
@@ -209,9 +197,9 @@ class TencentCloudProvider:
         self, operation: str, service: str, region: str, params: Mapping[str, Any]
     ) -> dict[str, str]:
         """Run one plan step (params already substituted); returns its flat outputs."""
-        if operation not in _STEP_OPERATIONS:
+        if operation not in API_OPERATIONS:
             raise InvalidRequestError("UnknownStep", f"no such step operation: {operation}")
-        if operation in ("CreateImage", "ImportImage"):
+        if operation in IMAGE_MAKING_OPERATIONS:
             return self._create(operation, region, params)
         if operation == "SyncImages":
             return self._sync(region, params)

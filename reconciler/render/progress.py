@@ -11,16 +11,13 @@ import click
 from reconciler.engine.hooks import WaitProgress
 from reconciler.engine.result import ApplyResult, StepOutcome, StepStatus
 from reconciler.errors import ProviderError
-from reconciler.model.plan import Step
+from reconciler.model.plan import IMAGE_MAKING_OPERATIONS, Step
 from reconciler.render.text import format_elapsed
 
 FIRST_WAIT_REPORT = 10.0
 """Seconds a wait runs before its first "still ..." line (short waits print none)."""
 WAIT_REPORT_INTERVAL = 30.0
 """Seconds between two "still ..." lines of one wait, unless its state changes."""
-
-MAKERS = frozenset({"CreateImage", "ImportImage"})
-"""Operations whose `ImageId` output is a new image worth showing."""
 
 WAITING_VERBS = {
     "CREATING": "creating",
@@ -87,7 +84,8 @@ class LineProgress:
             made = [
                 value
                 for key, value in sorted(outcome.outputs.items())
-                if (key == "ImageId" and step.operation in MAKERS) or key.startswith("ImageSet.")
+                if (key == "ImageId" and step.operation in IMAGE_MAKING_OPERATIONS)
+                or key.startswith("ImageSet.")
             ]
             extra = f" → {', '.join(made)}" if made else ""
             self._write(f"{_subject(step)}: done{took}{extra}", fg="green")

@@ -279,12 +279,14 @@ def test_the_region_lists_of_the_core_and_the_cloud_agree() -> None:
     from reconciler.model import regions as core_regions
 
     assert cloud_regions.REGIONS == core_regions.REGIONS
-    assert cloud_regions.MAINLAND == core_regions.MAINLAND
     # Both read the one file shipped in the package.
     assert cloud_regions.REGIONS_FILE == core_regions.REGIONS_FILE == "data/regions.json"
     shipped = json.loads(files("reconciler").joinpath("data/regions.json").read_text("utf-8"))
     assert tuple(region["id"] for region in shipped["regions"]) == core_regions.REGIONS
-    assert {r["id"] for r in shipped["regions"] if r["mainland"]} == core_regions.MAINLAND
+    assert {r["id"] for r in shipped["regions"] if r["mainland"]} == cloud_regions.MAINLAND
+    assert set(cloud_regions.REGIONS) >= cloud_regions.MAINLAND
+    assert "ap-shanghai" in cloud_regions.MAINLAND
+    assert not {"ap-hongkong", "ap-singapore"} & cloud_regions.MAINLAND
 
 
 def test_a_persisted_cloud_keeps_working_after_refused_input(tmp_path: Any) -> None:

@@ -174,7 +174,7 @@ def test_observe_classifies_by_tags_and_reads_shares(cloud: CloudUnderTest) -> N
     assert set(seen.regions) == {HOME, "ap-shanghai"}
     assert [image.image_id for image in seen.owned_by("demo")] == [owned]
     assert seen.owned_by("demo")[0].shares == (PARTNER_UIN,)
-    assert foreign in {image.image_id for image in seen.in_region(HOME)}
+    assert foreign in {image.image_id for image in seen.images if image.region == HOME}
     assert seen.quotas[HOME] > 0
 
 

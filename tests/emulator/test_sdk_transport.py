@@ -431,3 +431,21 @@ def test_no_answer_names_the_endpoint_and_hints(
         transport.close()
     assert f"cannot reach http://{endpoint}/" in str(error.value)
     assert "reconciler cloud serve" in str(error.value)
+
+
+def test_each_thread_gets_its_own_client_per_service_and_region(home: Path) -> None:
+    """A CommonClient holds one requests.Session, which is not safe to share between threads."""
+    transport = make_sdk_transport(endpoint=None, environ=_environ(), cvm_role_probe=_no_role)
+    try:
+        here = transport._client("cvm", "ap-guangzhou")
+        assert transport._client("cvm", "ap-guangzhou") is here
+        assert transport._client("cvm", "ap-shanghai") is not here
+        elsewhere: list[object] = []
+        worker = threading.Thread(
+            target=lambda: elsewhere.append(transport._client("cvm", "ap-guangzhou"))
+        )
+        worker.start()
+        worker.join()
+        assert elsewhere[0] is not here
+    finally:
+        transport.close()

@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from reconciler.cloudsim.server import ApiRefusal, unflatten_params
+from reconciler.cloudsim.errors import INTERNAL_ERROR_MESSAGE
+from reconciler.cloudsim.server import ApiRefusal, CloudRequestHandler, unflatten_params
 from reconciler.cloudsim.signing import SignedRequest, authorization_header
 
 from .wire import PARTNER_UIN, Emulator, Keys, RawAnswer
@@ -390,3 +391,15 @@ def test_odd_list_indexes_in_a_get_are_refused_not_internal_errors(
     )
     assert answer.error_code is not None
     assert answer.error_code.startswith(("InvalidParameter", "UnknownParameter")), answer.body
+
+
+def test_a_crash_inside_the_server_is_the_one_internal_error_message(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_: object) -> dict[str, object]:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(CloudRequestHandler, "_dispatch_verified", explode)
+    answer = emulator.send("DescribeImages")
+    assert answer.error_code == "InternalError"
+    assert answer.body["Response"]["Error"]["Message"] == INTERNAL_ERROR_MESSAGE

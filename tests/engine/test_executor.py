@@ -420,6 +420,39 @@ def test_a_call_in_flight_when_stop_comes_finishes_and_is_recorded(
     assert not names & {"two", "three"}
 
 
+def test_a_stop_during_a_retry_backoff_leaves_the_step_not_run_with_its_last_error(
+    provider: TencentCloudProvider, clock: VirtualClock, sim: CloudSim
+) -> None:
+    sim.set_fault("CreateImage", "RequestLimitExceeded", count=10)
+    stop = threading.Event()
+
+    class StopWhenBackingOff(RecordingHook):
+        def step_retrying(
+            self, step: Step, attempt: int, error: ProviderError, delay: float
+        ) -> None:
+            super().step_retrying(step, attempt, error, delay)
+            stop.set()  # the executor sleeps the backoff on the virtual clock next
+
+    hook = StopWhenBackingOff()
+    before = clock.now()
+    result = run(
+        [create("s1", "stopped"), wait("s2", "s1", deps=["s1"])],
+        provider,
+        clock,
+        hook=hook,
+        stop=stop,
+    )
+    outcome = result.outcome("s1")
+    assert result.interrupted
+    assert statuses(result) == {"s1": "not-run", "s2": "not-run"}
+    assert outcome.attempts == 1
+    assert outcome.error_code == "RequestLimitExceeded"
+    assert outcome.error_message.startswith("apply stopped before a retry; last error")
+    assert "RequestLimitExceeded" in outcome.error_message
+    assert [r[:3] for r in hook.retries] == [("s1", 1, "RequestLimitExceeded")]
+    assert clock.now() - before < 1.0  # the backoff was cut short, not slept through
+
+
 def test_step_refs_are_substituted_inside_lists_and_dicts(
     provider: TencentCloudProvider, clock: VirtualClock
 ) -> None:

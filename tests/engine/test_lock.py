@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.engine.clock import VirtualClock
 from reconciler.engine.lock import FileLockStore, LockStore, SqliteLockStore, held
 from reconciler.errors import LockError, LockNotFoundError
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CLOCK = VirtualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp())
 
 
 @pytest.fixture(params=["sqlite", "file"])
@@ -23,7 +24,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> LockStore:
 
 
 def test_a_second_apply_is_refused_naming_the_holder(store: LockStore) -> None:
-    lock = store.acquire("prod", owner="alice", host="laptop", now=NOW)
+    lock = store.acquire("prod", owner="alice", host="laptop", clock=CLOCK)
     assert (lock.stack, lock.owner, lock.host, lock.created_at) == (
         "prod",
         "alice",
@@ -69,7 +70,8 @@ def test_held_releases_on_error(store: LockStore) -> None:
     seen: list[object] = []
 
     def apply_that_crashes() -> None:
-        with held(store, "prod"):
+        with held(store, "prod", clock=CLOCK) as lock:
+            assert lock.created_at == "2026-03-01T12:00:00Z"
             seen.append(store.current("prod"))
             raise RuntimeError("boom")
 
@@ -112,7 +114,7 @@ def test_sqlite_locks_are_per_stack_in_a_shared_database(tmp_path: Path) -> None
 
 
 def test_the_lock_file_is_json_beside_the_manifests(tmp_path: Path) -> None:
-    lock = FileLockStore(tmp_path).acquire("prod", owner="alice", host="h", now=NOW)
+    lock = FileLockStore(tmp_path).acquire("prod", owner="alice", host="h", clock=CLOCK)
     record = json.loads((tmp_path / ".reconciler" / "lock.json").read_text())
     assert record == {
         "id": lock.id,
@@ -129,3 +131,40 @@ def test_a_corrupt_lock_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(LockError, match=r"lock\.json: unreadable lock file"):
         FileLockStore(tmp_path).acquire("prod")
+
+
+def test_a_reader_never_sees_a_half_written_lock_file(tmp_path: Path) -> None:
+    """The lock file appears complete or not at all: a concurrent reader is never told that an
+    empty file is an "unreadable lock file" (the advice to delete it would be wrong)."""
+    store = FileLockStore(tmp_path)
+    stop = threading.Event()
+    unreadable: list[str] = []
+
+    def read_while_others_lock() -> None:
+        while not stop.is_set():
+            try:
+                store.current("prod")
+            except LockError as exc:
+                unreadable.append(str(exc))
+
+    def lock_and_release() -> None:
+        for _ in range(200):
+            try:
+                lock = store.acquire("prod", owner="a", host="h")
+            except LockError as exc:
+                if "unreadable" in str(exc):
+                    unreadable.append(str(exc))
+            else:
+                store.release(lock)
+
+    readers = [threading.Thread(target=read_while_others_lock) for _ in range(2)]
+    writers = [threading.Thread(target=lock_and_release) for _ in range(4)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    for thread in readers:
+        thread.join()
+    assert unreadable == []
+    assert list((tmp_path / ".reconciler").iterdir()) == []  # no temporary file left behind

@@ -16,10 +16,9 @@ from reconciler.model.desired import (
     Lifecycle,
     PolicyConfig,
 )
-from reconciler.model.observed import TAG_APPLIED, ObservedCloud, ObservedImage
+from reconciler.model.observed import TAG_APPLIED, TAG_SOURCE, ObservedCloud, ObservedImage
 from reconciler.model.plan import Action, Change, FieldDiff, Plan
 from reconciler.model.source import SourceRef
-from reconciler.planner.applied import TAG_SOURCE
 from reconciler.planner.cost import estimate_cost
 from reconciler.planner.policy import check_policy
 

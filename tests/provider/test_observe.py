@@ -9,7 +9,7 @@ import pytest
 from reconciler.cloudsim import CloudSim
 from reconciler.engine.clock import VirtualClock
 from reconciler.errors import TransientError
-from reconciler.provider.observe import observe, observe_source_sizes
+from reconciler.provider.observe import observe, observe_sources
 from reconciler.provider.tencent import TencentCloudProvider
 from tests.conftest import RecordingTransport
 
@@ -165,11 +165,11 @@ def test_source_sizes_are_read_with_one_request_per_region_and_kind(
 ) -> None:
     added = sim.add_instance(SH, data_disk_sizes=(20, 30))
     data_disks = {disk["DiskId"]: disk["DiskSize"] for disk in added["DataDisks"]}
-    sizes = observe_source_sizes(
+    sizes = observe_sources(
         provider,
         instances={GZ: ["ins-demo0001", "ins-zzzzzzzz"], SH: [added["InstanceId"]]},
         snapshots={GZ: ["snap-demo0001", "snap-demo0101", "snap-zzzzzzzz"]},
-    )
+    ).sizes
     assert sizes == {
         # ins-demo0001: its 50 GiB system disk (keyed by the instance) and 100 GiB data disk.
         "ins-demo0001": 50,
@@ -192,7 +192,7 @@ def test_source_sizes_ask_for_at_most_100_instances_a_request(
     provider: TencentCloudProvider, transport: RecordingTransport
 ) -> None:
     wanted = ["ins-demo0001", *(f"ins-{n:08d}" for n in range(150))]
-    sizes = observe_source_sizes(provider, instances={GZ: wanted}, snapshots={})
+    sizes = observe_sources(provider, instances={GZ: wanted}, snapshots={}).sizes
     assert sizes == {"ins-demo0001": 50, "disk-demo0101": 100}
     requests = [p["InstanceIds"] for a, _, p in transport.calls if a == "DescribeInstances"]
     assert [len(ids) for ids in requests] == [100, 51]
@@ -203,14 +203,14 @@ def test_a_missing_source_size_never_fails_the_observation(
     provider: TencentCloudProvider, transport: RecordingTransport, sim: CloudSim
 ) -> None:
     # An instance of another region, an unknown region, a malformed ID beside a good one.
-    sizes = observe_source_sizes(
+    sizes = observe_sources(
         provider,
         instances={
             GZ: ["ins-demo0002", "ins-bad", "ins-demo0001"],
             "xx-nowhere-1": ["ins-demo0003"],
         },
         snapshots={},
-    )
+    ).sizes
     assert sizes == {"ins-demo0001": 50, "disk-demo0101": 100}
     # The malformed ID failed the batch: each ID was then read alone.
     assert transport.count("DescribeInstances", GZ) == 4
@@ -218,8 +218,8 @@ def test_a_missing_source_size_never_fails_the_observation(
     sim.set_fault("DescribeInstances", "UnauthorizedOperation")
     sim.set_fault("DescribeSnapshots", "InternalError")
     assert (
-        observe_source_sizes(
+        observe_sources(
             provider, instances={GZ: ["ins-demo0001"]}, snapshots={GZ: ["snap-demo0001"]}
-        )
+        ).sizes
         == {}
     )

@@ -21,11 +21,11 @@ from reconciler.model.desired import (
 )
 from reconciler.model.observed import ObservedCloud, ObservedImage, ObservedSnapshot
 from reconciler.model.plan import Action, Change, Plan, RegionCost
+from reconciler.model.prices import SHIPPED_PRICES, PriceTable, RegionPrice
 from reconciler.model.source import SourceRef
 from reconciler.planner.cost import (
     estimate_cost,
     image_size_gb,
-    shipped_price_table,
     source_size_gb,
 )
 
@@ -78,7 +78,7 @@ def region_cost(estimate_regions: tuple[RegionCost, ...], region: str) -> Region
 
 
 def test_the_shipped_price_table_matches_the_billing_reference() -> None:
-    table = shipped_price_table()
+    table = SHIPPED_PRICES
     assert table.currency == "USD"
     assert table.price("ap-guangzhou").per_gb_month == 0.0185
     assert table.price("ap-guangzhou").free_tier_gb == 50
@@ -388,3 +388,16 @@ def test_an_import_has_no_known_size_and_the_plan_says_so(tmp_path: Path) -> Non
     assert all("sizeGb" not in c["after"] for c in images)
     assert plan_json["cost"]["monthly_delta"] == 0
     assert "_3 images to create without a known size" in markdown
+
+
+def test_estimate_cost_uses_the_table_it_is_given() -> None:
+    observed = cloud(observed_image("img-00000001", "ap-guangzhou", 10))
+    dear = PriceTable(
+        currency="USD",
+        default_per_gb_month=0.0,
+        regions={"ap-guangzhou": RegionPrice(per_gb_month=1.0)},
+    )
+    estimate = estimate_cost(desired(("ap-guangzhou",)), observed, plan(), prices=dear)
+    guangzhou = region_cost(estimate.regions, "ap-guangzhou")
+    assert guangzhou.price_per_gb_month == 1.0
+    assert guangzhou.monthly_before == 10.0

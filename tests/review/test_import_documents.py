@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.commands.import_image import (
+from reconciler.manifests import load_desired
+from reconciler.manifests.export import (
     ImportedImage,
     image_documents,
     manifest_name,
     render_documents,
 )
-from reconciler.manifests import load_desired
 from reconciler.model.desired import DeletionPolicy, ExistingSource
 from reconciler.model.observed import ObservedImage
 
