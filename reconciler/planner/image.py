@@ -433,7 +433,10 @@ def _record_reason(
             return "record what is applied once the drift is corrected"
         if ignore_added:
             return "lifecycle.ignoreChanges changed: record what is applied"
-        return "record what was applied (an earlier apply did not finish)"
+        return (
+            "record what is applied (an earlier apply did not finish, "
+            "or the same change was made outside the stack)"
+        )
     return "tags out of date: " + ", ".join(keys)
 
 

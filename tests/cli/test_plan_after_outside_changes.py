@@ -104,7 +104,10 @@ def test_a_failed_final_tag_step_is_repaired_by_an_update(
     assert set(updates) == unfinished
     for change in updates.values():
         assert change.action is Action.UPDATE
-        assert change.reason == "record what was applied (an earlier apply did not finish)"
+        assert change.reason == (
+            "record what is applied (an earlier apply did not finish, "
+            "or the same change was made outside the stack)"
+        )
     assert repair.drift == ()
     detailed = run_cli("plan", str(quickstart), *db, "--detailed-exitcode")
     assert detailed.exit_code == 2, detailed.stdout + detailed.stderr

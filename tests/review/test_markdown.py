@@ -550,7 +550,10 @@ def test_a_delete_or_tags_only_update_without_diffs_is_summed_up_not_dumped() ->
     recorded = change(
         "image.api",
         "update",
-        "record what was applied (an earlier apply did not finish)",
+        (
+            "record what is applied (an earlier apply did not finish, "
+            "or the same change was made outside the stack)"
+        ),
         before={**view, "imageId": "img-api00001"},
         after={**view, "imageId": "img-api00001"},
         image_id="img-api00001",
