@@ -12,7 +12,7 @@ from reconciler.model.source import SourceRef
 from reconciler.planner.context import PlanContext, located_address
 from reconciler.planner.cost import SIZE_KEY, image_size_gb, source_size_gb
 from reconciler.planner.drift import remaining_drift
-from reconciler.planner.image import ImageOutcome, plan_image
+from reconciler.planner.image import ImageOutcome, ImagePlacement, plan_image
 from reconciler.planner.ownership import NameHolder, Ownership, is_untagged, matches_generation
 from reconciler.planner.resolve import ResolvedImage
 from reconciler.planner.retire import depose, destroy_group, protect_replacement, retire_address
@@ -211,17 +211,16 @@ class ChangePlanner:
             {r for r in declared_copies if in_scope(ctx.scope, copy_address(image.name, r))}
             | {r for r in live_copy_regions if not in_scope(ctx.scope, copy_address(image.name, r))}
         )
-        return plan_image(
-            ctx,
-            resolved,
+        place = ImagePlacement.home(
             address=home_addr,
             region=image.region,
             name=resolved.home_name,
-            current=current,
-            deposed=deposed,
             ref=image.source_ref,
-            copies=(copy_regions, live_copy_regions),
-            group_accounts=group_accounts,
+            desired_copies=copy_regions,
+            live_copies=live_copy_regions,
+        )
+        return plan_image(
+            ctx, resolved, place, current=current, deposed=deposed, group_accounts=group_accounts
         )
 
     def _copy(
@@ -256,18 +255,11 @@ class ChangePlanner:
                 "Image's imageName (a copy carries its image's name)"
             )
         old = [img for img in owned if img is not current]
+        place = ImagePlacement.copy(
+            address=address, region=region, name=name, ref=ref, deleted_outside=deleted_outside
+        )
         outcome = plan_image(
-            ctx,
-            resolved,
-            address=address,
-            region=region,
-            name=name,
-            current=current,
-            deposed=old,
-            ref=ref,
-            copies=None,
-            group_accounts=group_accounts,
-            deleted_outside=deleted_outside,
+            ctx, resolved, place, current=current, deposed=old, group_accounts=group_accounts
         )
         return outcome, depose(ctx, resolved, address, old)
 
