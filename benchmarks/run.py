@@ -87,9 +87,17 @@ def run(size: int, root: Path) -> dict[str, float]:
     with measured(row, "validate"):
         load_desired(stack)
     with measured(row, "plan (empty cloud)"):
-        first, observed = app.plan_and_observation(stack, PlanOptions(), runtime=runtime)
+        made = app.planned(stack, PlanOptions(), runtime=runtime)
     with measured(row, "apply"):
-        result = app.apply_plan(first, stack, runtime=runtime, hook=NullHook(), observed=observed)
+        first = made.plan
+        result = app.apply_plan(
+            first,
+            stack,
+            runtime=runtime,
+            hook=NullHook(),
+            observed=made.observed,
+            desired=made.desired,
+        )
     if not result.ok:
         raise SystemExit(f"apply failed for {size} images: {result.counts}")
     with measured(row, "plan (steady)"):

@@ -358,7 +358,8 @@ def converge(stack: Path, runtime: app.Runtime) -> Converged:
     """Plan + apply until a plan has no changes (at most MAX_TRIES applies)."""
     steps = 0
     for tries in range(MAX_TRIES + 1):
-        plan, observed = app.plan_and_observation(stack, OPTIONS, runtime=runtime)
+        made = app.planned(stack, OPTIONS, runtime=runtime)
+        plan = made.plan
         if plan.errors:
             return Converged(tries, [f"plan errors: {describe(plan)}"], steps)
         if not plan.has_changes:
@@ -366,7 +367,9 @@ def converge(stack: Path, runtime: app.Runtime) -> Converged:
             return Converged(tries, problems, steps)
         if tries == MAX_TRIES:
             break
-        result = app.apply_plan(plan, stack, runtime=runtime, observed=observed)
+        result = app.apply_plan(
+            plan, stack, runtime=runtime, observed=made.observed, desired=made.desired
+        )
         steps += sum(1 for o in result.outcomes if o.status.value == "done")
         if not result.ok:
             failed = [f"{o.step_id} {o.operation} {o.error_code}" for o in result.outcomes][:3]
@@ -378,7 +381,8 @@ def chaos_apply(
     stack: Path, runtime: app.Runtime, sim: CloudSim, rng: random.Random
 ) -> tuple[str, str, int, int]:
     """Plan, inject faults, apply with a random stop; (faults, stop point, done, planned)."""
-    plan, observed = app.plan_and_observation(stack, OPTIONS, runtime=runtime)
+    made = app.planned(stack, OPTIONS, runtime=runtime)
+    plan = made.plan
     if plan.errors or not plan.steps:
         return "none", "-", 0, len(plan.steps)
     faults = inject_faults(sim, rng)
@@ -387,7 +391,12 @@ def chaos_apply(
     result: ApplyResult | None = None
     try:
         result = app.apply_plan(
-            plan, stack, runtime=runtime, hook=StopAfter(stop, count), stop=stop, observed=observed
+            plan,
+            stack,
+            runtime=runtime,
+            hook=StopAfter(stop, count),
+            stop=stop,
+            observed=made.observed,
         )
     except ReconcilerError as error:
         faults += f" (apply raised {type(error).__name__})"

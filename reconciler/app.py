@@ -211,18 +211,6 @@ def planned(
     )
 
 
-def plan_and_observation(
-    path: Path,
-    options: PlanOptions,
-    *,
-    runtime: Runtime | None = None,
-    now: datetime | None = None,
-) -> tuple[Plan, ObservedCloud]:
-    """`plan`, and the observation of the cloud it was made from (for `apply_plan`'s checks)."""
-    made = planned(path, options, runtime=runtime, now=now)
-    return made.plan, made.observed
-
-
 def plan(
     path: Path,
     options: PlanOptions,
@@ -620,7 +608,6 @@ __all__: Sequence[str] = (
     "load_for_plan",
     "output",
     "plan",
-    "plan_and_observation",
     "plan_from",
     "planned",
     "recorded_path",

@@ -18,7 +18,6 @@
     │  ├─ QuotaExceededError
     │  ├─ AuthError
     │  └─ InvalidRequestError
-    └─ ApplyError                      some steps failed (the result says which)
 
 Retrying is a property of the class (`retryable`), decided once where API errors are mapped
 (reconciler.provider.errors) and acted on once, in the executor.
@@ -118,7 +117,3 @@ class AuthError(ProviderError):
 
 class InvalidRequestError(ProviderError):
     """The request itself is wrong; permanent."""
-
-
-class ApplyError(ReconcilerError):
-    """Some steps of an apply failed or were skipped."""

@@ -14,7 +14,6 @@ ID_ALPHABET = string.digits + string.ascii_lowercase
 IMAGE_ID = re.compile(r"img-[0-9a-z]{8}")
 SNAPSHOT_ID = re.compile(r"snap-[0-9a-z]{8}")
 INSTANCE_ID = re.compile(r"ins-[0-9a-z]{8}")
-DISK_ID = re.compile(r"disk-[0-9a-z]{8}")
 UIN = re.compile(r"[0-9]{5,13}")
 
 

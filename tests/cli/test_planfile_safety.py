@@ -215,7 +215,8 @@ def test_apply_path_checks_ownership_too(
     converge(quickstart, runtime)
     _add_image(cloud_db, FOREIGN)
     edit(quickstart / "web-base.yaml", "description: Nginx + app runtime", "description: v2")
-    made, observed = app.plan_and_observation(quickstart, PlanOptions(), runtime=runtime)
+    result = app.planned(quickstart, PlanOptions(), runtime=runtime)
+    made, observed = result.plan, result.observed
     extra = Step(
         id="s99",
         operation="DeleteImages",
