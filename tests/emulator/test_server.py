@@ -98,21 +98,8 @@ def test_tampered_body_is_signature_failure(emulator: Emulator) -> None:
 def test_service_rewritten_in_the_credential_scope_is_signature_failure(
     emulator: Emulator,
 ) -> None:
-    keys = emulator.keys()
     timestamp = int(time.time())
-    genuine = authorization_header(
-        secret_id=keys.secret_id,
-        secret_key=keys.secret_key,
-        service="cvm",
-        timestamp=timestamp,
-        request=SignedRequest(
-            "POST",
-            "/",
-            "",
-            {"Content-Type": "application/json", "Host": f"127.0.0.1:{emulator.port}"},
-            b"{}",
-        ),
-    )
+    genuine = _signed(emulator, b"{}", timestamp)
     answer = emulator.send(
         "DescribeImages",
         timestamp=timestamp,
@@ -168,22 +155,9 @@ def test_wrong_version_is_refused(emulator: Emulator) -> None:
 
 
 def test_signed_body_that_is_not_json_is_invalid_parameter(emulator: Emulator) -> None:
-    keys = emulator.keys()
     timestamp = int(time.time())
     garbage = b"{not json"
-    header = authorization_header(
-        secret_id=keys.secret_id,
-        secret_key=keys.secret_key,
-        service="cvm",
-        timestamp=timestamp,
-        request=SignedRequest(
-            "POST",
-            "/",
-            "",
-            {"Content-Type": "application/json", "Host": f"127.0.0.1:{emulator.port}"},
-            garbage,
-        ),
-    )
+    header = _signed(emulator, garbage, timestamp)
     answer = emulator.send(
         "DescribeImages", timestamp=timestamp, authorization=header, body=garbage
     )
@@ -248,11 +222,10 @@ def test_session_token_is_accepted(emulator: Emulator) -> None:
     assert answer.body["Response"]["ImageNumQuota"] > 0
 
 
-def _signed_body_answer(emulator: Emulator, body: bytes) -> RawAnswer:
-    """Send `body`, correctly signed, as a DescribeImages request."""
+def _signed(emulator: Emulator, body: bytes, timestamp: int) -> str:
+    """A genuine Authorization header for a cvm POST of `body` (to tamper with or send)."""
     keys = emulator.keys()
-    timestamp = int(time.time())
-    header = authorization_header(
+    return authorization_header(
         secret_id=keys.secret_id,
         secret_key=keys.secret_key,
         service="cvm",
@@ -265,6 +238,12 @@ def _signed_body_answer(emulator: Emulator, body: bytes) -> RawAnswer:
             body,
         ),
     )
+
+
+def _signed_body_answer(emulator: Emulator, body: bytes) -> RawAnswer:
+    """Send `body`, correctly signed, as a DescribeImages request."""
+    timestamp = int(time.time())
+    header = _signed(emulator, body, timestamp)
     return emulator.send("DescribeImages", timestamp=timestamp, authorization=header, body=body)
 
 
